@@ -1,0 +1,265 @@
+"""Read config.toml into typed, frozen settings, with one clear message per bad key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SEVERITIES = ("critical", "major", "minor", "trivial")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ENV_SECRETS = {
+    "COMMS_SECRET_KEY": ("web", "secret_key"),
+    "COMMS_ZENDESK_TOKEN": ("zendesk", "token"),
+    "COMMS_SMTP_PASSWORD": ("smtp", "password"),
+    "COMMS_WEBHOOK_SECRET": ("zendesk", "webhook_secret"),
+}
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message says which key, what it holds and what is expected."""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+    timezone: str = "Europe/London"
+    company_name: str = "Example Agency"
+    business_units: tuple[str, ...] = ("Hosting", "Development", "Support")
+    demo: bool = False
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///instance/comms.sqlite"
+
+
+@dataclass(frozen=True)
+class ZendeskSettings:
+    subdomain: str = ""
+    email: str = ""
+    token: str = ""
+    url: str = ""
+    webhook_secret: str = ""
+    timeout: float = 15.0
+    rate_limit_wait_seconds: int = 60
+    concurrency: int = 4
+    candidate_lookback_minutes: int = 120
+
+    @property
+    def configured(self) -> bool:
+        return bool((self.subdomain or self.url) and self.email and self.token)
+
+    @property
+    def agent_url(self) -> str:
+        """Where a human opens tickets: the sandbox's own address or the real account."""
+        if self.url:
+            return self.url.rstrip("/")
+        return f"https://{self.subdomain}.zendesk.com"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    backend: str = "outbox"
+    host: str = "127.0.0.1"
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = 30.0
+    from_address: str = "Example Agency Support <support@example.com>"
+    reply_to: str = "support@example.com"
+    outbox_dir: str = "instance/outbox"
+    max_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    cadence_minutes: dict[str, int] = field(
+        default_factory=lambda: {"critical": 60, "major": 60, "minor": 60, "trivial": 0}
+    )
+    working_hours: str = "10:00-18:00"
+    working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    reminder_minutes_before: int = 10
+    tick_seconds: int = 30
+
+    @property
+    def working_window(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        start, end = self.working_hours.split("-")
+        return _hhmm(start), _hhmm(end)
+
+
+@dataclass(frozen=True)
+class ContactsSettings:
+    regular: str = "all"
+    regular_tag: str = "regular_contact"
+    senior_tag: str = "senior_stakeholder"
+    senior_at: tuple[str, ...] = ("critical", "major")
+    priority_org_tags: tuple[str, ...] = ("priority_client",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    web: WebSettings = field(default_factory=WebSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    zendesk: ZendeskSettings = field(default_factory=ZendeskSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    contacts: ContactsSettings = field(default_factory=ContactsSettings)
+    source: str = "embedded defaults"
+
+
+SECTIONS = {
+    "web": WebSettings,
+    "database": DatabaseSettings,
+    "zendesk": ZendeskSettings,
+    "smtp": SmtpSettings,
+    "schedule": ScheduleSettings,
+    "contacts": ContactsSettings,
+}
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    hours, minutes = text.strip().split(":")
+    return int(hours), int(minutes)
+
+
+def _fail(key: str, value: Any, expected: str) -> None:
+    raise ConfigError(f"{key} = {value!r} is not valid: expected {expected}.")
+
+
+def _check_value(key: str, value: Any, default: Any) -> Any:
+    """Check one value against the type of its default, converting lists to tuples."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            _fail(key, value, "true or false")
+    elif isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            _fail(key, value, "a number")
+        if value < 0:
+            _fail(key, value, "a number of zero or more")
+        return type(default)(value)
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            _fail(key, value, "a quoted string")
+    elif isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            _fail(key, value, 'a list of strings, like ["a", "b"]')
+        return tuple(value)
+    elif isinstance(default, dict):
+        if not isinstance(value, dict):
+            _fail(key, value, "a table of severity = minutes")
+    return value
+
+
+def _validate(settings: Settings) -> None:
+    """Check the rules that span more than a value's type."""
+    web, smtp, schedule, contacts, zendesk = (
+        settings.web,
+        settings.smtp,
+        settings.schedule,
+        settings.contacts,
+        settings.zendesk,
+    )
+    if not re.match(r"^https?://[^/\s]+", web.base_url):
+        _fail("web.base_url", web.base_url, "an http:// or https:// address")
+    try:
+        ZoneInfo(web.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail("web.timezone", web.timezone, 'an IANA time zone such as "Europe/London"')
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", settings.database.url):
+        _fail("database.url", settings.database.url, "a sqlite:/// or postgresql+psycopg:// URL")
+    if zendesk.url and not re.match(r"^https?://[^/\s]+", zendesk.url):
+        _fail("zendesk.url", zendesk.url, "an address like http://127.0.0.1:8765, or empty")
+    if zendesk.subdomain and not re.match(r"^[a-z0-9][a-z0-9-]*$", zendesk.subdomain):
+        _fail("zendesk.subdomain", zendesk.subdomain, 'the name before ".zendesk.com", like "acme"')
+    if zendesk.concurrency < 1:
+        _fail("zendesk.concurrency", zendesk.concurrency, "1 or more")
+    if smtp.backend not in ("smtp", "outbox"):
+        _fail("smtp.backend", smtp.backend, '"smtp" or "outbox"')
+    if smtp.starttls and smtp.ssl:
+        _fail("smtp.ssl", smtp.ssl, "false when smtp.starttls is true (choose one)")
+    if not 0 < smtp.port < 65536:
+        _fail("smtp.port", smtp.port, "a port number from 1 to 65535")
+    if smtp.timeout <= 0:
+        _fail("smtp.timeout", smtp.timeout, "a number of seconds above zero")
+    for severity, minutes in schedule.cadence_minutes.items():
+        if severity not in SEVERITIES:
+            _fail(f"schedule.cadence_minutes.{severity}", minutes, f"one of {', '.join(SEVERITIES)}")
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+            _fail(f"schedule.cadence_minutes.{severity}", minutes, "whole minutes, 0 for none")
+    if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", schedule.working_hours):
+        _fail("schedule.working_hours", schedule.working_hours, 'a range like "10:00-18:00"')
+    start, end = schedule.working_window
+    if start >= end:
+        _fail("schedule.working_hours", schedule.working_hours, "a start before the end")
+    for day in schedule.working_days:
+        if day not in WEEKDAYS:
+            _fail("schedule.working_days", list(schedule.working_days), f"days from {WEEKDAYS}")
+    if not 1 <= schedule.tick_seconds <= 30:
+        _fail("schedule.tick_seconds", schedule.tick_seconds, "1 to 30 seconds")
+    if contacts.regular not in ("all", "tagged"):
+        _fail("contacts.regular", contacts.regular, '"all" or "tagged"')
+    for severity in contacts.senior_at:
+        if severity not in SEVERITIES:
+            _fail("contacts.senior_at", list(contacts.senior_at), f"severities from {SEVERITIES}")
+
+
+def from_mapping(data: dict[str, Any], source: str = "mapping") -> Settings:
+    """Build settings from a parsed TOML document, refusing unknown or mistyped keys."""
+    sections: dict[str, Any] = {}
+    for name, section in data.items():
+        if name not in SECTIONS:
+            _fail(name, section, f"a section from [{'], ['.join(SECTIONS)}]")
+        if not isinstance(section, dict):
+            _fail(name, section, f"a [{name}] table")
+        cls = SECTIONS[name]
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
+        values = {}
+        for key, value in section.items():
+            if key not in known:
+                _fail(f"{name}.{key}", value, f"one of the keys of [{name}]: {', '.join(sorted(known))}")
+            values[key] = _check_value(f"{name}.{key}", value, getattr(defaults, key))
+        if name == "schedule" and "cadence_minutes" in values:
+            values["cadence_minutes"] = {**defaults.cadence_minutes, **values["cadence_minutes"]}
+        sections[name] = replace(defaults, **values)
+    settings = Settings(**sections, source=source)
+    _validate(settings)
+    return settings
+
+
+def with_env_secrets(settings: Settings, environ: dict[str, str]) -> Settings:
+    """Let secrets come from the environment, so they need not sit in a file."""
+    for variable, (section, key) in ENV_SECRETS.items():
+        if environ.get(variable):
+            part = replace(getattr(settings, section), **{key: environ[variable]})
+            settings = replace(settings, **{section: part})
+    return settings
+
+
+def load(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Load `$COMMS_CONFIG` (default ./config.toml); embedded defaults when there is no file."""
+    environ = dict(os.environ if environ is None else environ)
+    config_path = Path(path or environ.get("COMMS_CONFIG") or "config.toml")
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{config_path} is not valid TOML: {error}.") from None
+        settings = from_mapping(data, source=str(config_path))
+    elif path or environ.get("COMMS_CONFIG"):
+        raise ConfigError(f"{config_path} does not exist: create it from config.example.toml.")
+    else:
+        settings = Settings()
+    return with_env_secrets(settings, environ)
