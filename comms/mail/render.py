@@ -1,0 +1,190 @@
+"""Render client e-mails from templates/email/<kind>/{subject.txt,body.txt,body.html}."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from markupsafe import Markup, escape
+
+import comms
+from comms.config import Settings
+
+KINDS = ("initial", "update", "overnight", "resolved")
+PARTS = ("subject.txt", "body.txt", "body.html")
+SAMPLE_MESSAGES = {
+    "initial": "Some client websites are loading slowly or timing out.\n"
+    "Our hosting team is investigating the cause.",
+    "update": "Some client websites are loading slowly or timing out.\n"
+    "Our hosting team has found an overloaded database server and is moving sites to a "
+    "healthy one.\n\nNo data has been lost.",
+    "resolved": "All websites have been moved to a healthy database server and have loaded "
+    "normally for the last hour.\n\nNo data was lost.",
+}
+
+
+class TemplateProblem(Exception):
+    """An e-mail template is missing or broken; the message names the file and the error."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One rendered e-mail: a single-line subject and its text and HTML bodies."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def templates_dir() -> Path:
+    """Find templates/ installed (comms/templates) or in a checkout (<repo>/templates)."""
+    package = Path(comms.__file__).parent
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / "email").is_dir():
+            return candidate
+    raise TemplateProblem(f"no templates/email folder in {package} or {package.parent}")
+
+
+def as_local(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Convert to the configured zone; a naive datetime is taken to be UTC (as SQLite stores)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone)
+
+
+def zone_label(local: datetime, zone: ZoneInfo) -> str:
+    """Name the zone as people say it ("GMT", "BST"), or by its IANA key when it has no name."""
+    abbreviation = local.tzname() or ""
+    if abbreviation and abbreviation[0] not in "+-":
+        return abbreviation
+    return f"({zone.key})"
+
+
+def nl2br(text: str) -> Markup:
+    """Escape text and keep its line breaks as <br> for HTML."""
+    lines = str(text).strip().splitlines()
+    return Markup("<br>\n").join(escape(line) for line in lines)
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split text on blank lines into paragraphs, for HTML that keeps the author's layout."""
+    blocks: list[list[str]] = [[]]
+    for line in str(text).strip().splitlines():
+        if line.strip():
+            blocks[-1].append(line.rstrip())
+        elif blocks[-1]:
+            blocks.append([])
+    return ["\n".join(block) for block in blocks if block]
+
+
+def join_names(names: Any) -> str:
+    """Join names as prose: "A", "A and B", "A, B and C"."""
+    names = [str(name) for name in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+class EmailRenderer:
+    """A Jinja environment for e-mail only: autoescaped HTML, strict about undefined names."""
+
+    def __init__(self, settings: Settings, templates_path: Path | None = None) -> None:
+        self.settings = settings
+        self.zone = settings.web.tz
+        self.path = Path(templates_path) if templates_path else templates_dir() / "email"
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.path),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters.update(
+            localtime=self.localtime,
+            localtime_short=self.localtime_short,
+            nl2br=nl2br,
+            paragraphs=paragraphs,
+            join_names=join_names,
+        )
+
+    def localtime(self, moment: datetime) -> str:
+        """Format as "14:00 GMT, Tuesday 3 March" in the configured zone."""
+        local = as_local(moment, self.zone)
+        return f"{local:%H:%M} {zone_label(local, self.zone)}, {local:%A} {local.day} {local:%B}"
+
+    def localtime_short(self, moment: datetime) -> str:
+        """Format as "14:00 GMT" in the configured zone."""
+        local = as_local(moment, self.zone)
+        return f"{local:%H:%M} {zone_label(local, self.zone)}"
+
+    def defaults(self) -> dict[str, Any]:
+        """Context values that come from the configuration unless the caller gives them."""
+        return {
+            "timezone_name": self.settings.web.timezone,
+            "company_name": self.settings.web.company_name,
+            "base_url": self.settings.web.base_url,
+            "support_address": self.settings.smtp.reply_to,
+        }
+
+    def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
+        """Render the three parts of one kind of e-mail; TemplateProblem on any template error."""
+        if kind not in KINDS:
+            raise TemplateProblem(f"there is no e-mail kind {kind!r}; expected one of {KINDS}")
+        values = {**self.defaults(), **context}
+        subject, text, html = (self._render_part(f"{kind}/{part}", values) for part in PARTS)
+        return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+    def _render_part(self, name: str, values: dict[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(values)
+        except jinja2.TemplateNotFound as error:
+            raise TemplateProblem(f"{self.path / str(error)}: the template is missing") from error
+        except jinja2.TemplateSyntaxError as error:
+            where = error.filename or str(self.path / (error.name or name))
+            raise TemplateProblem(f"{where}, line {error.lineno}: {error.message}") from error
+        except jinja2.TemplateError as error:
+            where = self._location(error) or str(self.path / name)
+            raise TemplateProblem(f"{where}: {error}") from error
+
+    def _location(self, error: Exception) -> str | None:
+        """Find the template file and line where a rendering error happened."""
+        frames = traceback.extract_tb(error.__traceback__)
+        root = str(self.path)
+        for frame in reversed(frames):
+            if frame.filename.startswith(root):
+                return f"{frame.filename}, line {frame.lineno}"
+        return None
+
+    def check_all(self) -> None:
+        """Render every kind once with sample data, so a broken template stops start-up."""
+        for kind in KINDS:
+            self.render(kind, self.sample_context(kind))
+
+    def sample_context(self, kind: str) -> dict[str, Any]:
+        """Return believable example values for previews and checks."""
+        now = datetime.now(self.zone).replace(second=0, microsecond=0)
+        next_update_at: datetime | None = now.replace(minute=0) + timedelta(hours=1)
+        if kind == "overnight":
+            next_update_at = (now + timedelta(days=1)).replace(hour=10, minute=0)
+        elif kind == "resolved":
+            next_update_at = None
+        status = {"resolved": "resolved", "initial": "investigating"}.get(kind, "identified")
+        return {
+            **self.defaults(),
+            "incident": {
+                "reference": "INC-42",
+                "title": "Websites on the shared hosting platform are slow to load",
+                "severity": "major",
+                "status": status,
+            },
+            "message": SAMPLE_MESSAGES.get(kind, SAMPLE_MESSAGES["update"]),
+            "repeats_previous": kind == "update",
+            "next_update_at": next_update_at,
+            "contact": {"name": "Sam Taylor", "organisations": ["Acme Ltd", "Beta plc"]},
+        }
