@@ -1,0 +1,99 @@
+"""Build one client e-mail for one contact, with headers that thread and cannot be injected."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+
+from comms.mail.render import RenderedEmail
+
+SAFE_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+SAFE_DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")
+
+
+class HeaderInjection(ValueError):
+    """A header value holds a line break (or other control character) and would forge headers."""
+
+
+def _check_header(name: str, value: str) -> str:
+    """Refuse a header value that could start a new header line."""
+    if any(char in value for char in "\r\n\0"):
+        raise HeaderInjection(f"the {name} header may not contain a line break: {value!r}")
+    return value
+
+
+def domain_of(address: str) -> str:
+    """Return the domain of an address such as "Support <support@example.com>"."""
+    _, addr_spec = parseaddr(_check_header("From", address))
+    domain = addr_spec.rpartition("@")[2] if "@" in addr_spec else address
+    return domain if SAFE_DOMAIN.match(domain) else "localhost"
+
+
+def make_message_id(domain: str, *parts: str | int) -> str:
+    """Build a Message-ID from stable parts, so a retried delivery keeps the same one.
+
+    `domain` may be a bare domain or a whole From address. Parts made of letters, digits,
+    "-" and "_" are used as they are; any other part (an e-mail address, say) is replaced
+    by a short hash, which keeps addresses out of headers.
+    """
+    if not parts:
+        raise ValueError("a Message-ID needs at least one part")
+    words = []
+    for part in parts:
+        text = str(part)
+        if not SAFE_PART.match(text):
+            text = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        words.append(text)
+    return f"<{'.'.join(words)}@{domain_of(domain)}>"
+
+
+def _one_address(header: str, name: str, address: str) -> Address:
+    """Parse exactly one address, refusing lists and line breaks."""
+    _check_header(header, name)
+    _check_header(header, address)
+    try:
+        return Address(display_name=name, addr_spec=address.strip())
+    except (ValueError, IndexError) as error:
+        raise ValueError(f"the {header} address {address!r} is not one valid address") from error
+
+
+def build_message(
+    rendered: RenderedEmail,
+    *,
+    to_name: str,
+    to_address: str,
+    from_address: str,
+    reply_to: str,
+    message_id: str,
+    in_reply_to: str | None,
+    references: list[str],
+    incident_reference: str,
+    date: datetime,
+) -> EmailMessage:
+    """Build a multipart/alternative message to one contact only (never Cc or Bcc)."""
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = _check_header("Subject", rendered.subject)
+    message["From"] = _check_header("From", from_address)
+    message["To"] = _one_address("To", to_name, to_address)
+    message["Reply-To"] = _check_header("Reply-To", reply_to)
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = _check_header("Message-ID", message_id)
+    if in_reply_to:
+        message["In-Reply-To"] = _check_header("In-Reply-To", in_reply_to)
+    if references:
+        message["References"] = " ".join(_check_header("References", ref) for ref in references)
+    message["X-Incident-Reference"] = _check_header("X-Incident-Reference", incident_reference)
+    message["Auto-Submitted"] = "auto-generated"
+    # Stop Outlook and Exchange out-of-office replies becoming Zendesk tickets.
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    # Quoted-printable keeps the message 7-bit clean for any server, without 8BITMIME.
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message
