@@ -1,0 +1,27 @@
+"""Zendesk, reached through zenpy (the only importer of it), as comms's own small dataclasses."""
+
+from comms.zendesk.errors import (
+    TicketNotFound,
+    ZendeskError,
+    ZendeskNotFound,
+    ZendeskRateLimited,
+    ZendeskRefused,
+    ZendeskUnavailable,
+)
+from comms.zendesk.gateway import Gateway
+from comms.zendesk.models import MergeResult, Organization, Ticket, TicketOutcome, User
+
+__all__ = [
+    "Gateway",
+    "MergeResult",
+    "Organization",
+    "Ticket",
+    "TicketNotFound",
+    "TicketOutcome",
+    "User",
+    "ZendeskError",
+    "ZendeskNotFound",
+    "ZendeskRateLimited",
+    "ZendeskRefused",
+    "ZendeskUnavailable",
+]

@@ -1,0 +1,136 @@
+"""The gateway's plumbing: one zenpy client, error translation, raw JSON reads and job polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from zenpy import Zenpy
+
+from comms.config import ZendeskSettings
+from comms.zendesk.errors import ZendeskError, translate
+from comms.zendesk.models import User, user_from_json
+from comms.zendesk.transport import (
+    RequestCounter,
+    address,
+    close_client,
+    make_client,
+    reset_budget,
+)
+
+T = TypeVar("T")
+CHUNK = 100
+FINISHED = ("completed", "failed", "killed")
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """Yield consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def as_json(obj: Any) -> dict[str, Any]:
+    """Return a zenpy object (or a TicketAudit's ticket) as a plain dict."""
+    obj = getattr(obj, "ticket", None) or obj
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+class GatewayBase:
+    """Hold the client and the settings; translate every failure into a ZendeskError."""
+
+    # Sleeps between retries of a server error; tests may shorten them.
+    retry_delays: Sequence[float] = (0.25, 0.5, 1.0)
+    job_poll_interval: float = 0.2
+
+    def __init__(self, settings: ZendeskSettings) -> None:
+        self.settings = settings
+        self.address = address(settings)
+        self._counter = RequestCounter()
+        self._client = self._new_client()
+
+    @property
+    def request_count(self) -> int:
+        """Return how many HTTP requests this gateway has made."""
+        return self._counter.value
+
+    def _new_client(self) -> Zenpy:
+        return make_client(self.settings, self._counter, self.retry_delays)
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        close_client(self._client)
+
+    def __enter__(self) -> GatewayBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(
+        self, not_found: ZendeskError | None = None, client: Zenpy | None = None
+    ) -> Iterator[None]:
+        """Refill the rate-limit budget, then turn any failure into a ZendeskError."""
+        reset_budget(client or self._client, self.settings.rate_limit_wait_seconds)
+        try:
+            yield
+        except Exception as error:
+            mapped = translate(
+                error,
+                address=self.address,
+                email=self.settings.email,
+                timeout=self.settings.timeout,
+                budget=self.settings.rate_limit_wait_seconds,
+                not_found=not_found,
+            )
+            if mapped is None:
+                raise
+            raise mapped from error
+
+    def _get_json(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        client: Zenpy | None = None,
+    ) -> dict[str, Any]:
+        """GET a path (or a full URL from a pagination link) through zenpy's session."""
+        url = path if "://" in path else f"{self.address}/api/v2/{path}.json"
+        api = (client or self._client).tickets
+        response = api._get(url, raw_response=True, params=dict(params or {}))
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ZendeskError(f"Zendesk sent an unexpected answer to GET {path}")
+        return body
+
+    def me(self) -> User:
+        """Return the signed-in user (checks address, e-mail and token)."""
+        with self._guard():
+            return user_from_json(self._get_json("users/me")["user"])
+
+    def _wait_for_job(
+        self, job_id: str, timeout: float, client: Zenpy | None = None
+    ) -> dict[str, Any]:
+        """Poll a job status until Zendesk finishes it, or give up after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        interval = self.job_poll_interval
+        while True:
+            with self._guard(client=client):
+                job = self._get_json(f"job_statuses/{job_id}", client=client)["job_status"]
+            if job.get("status") in FINISHED:
+                return dict(job)
+            if time.monotonic() + interval > deadline:
+                raise ZendeskError(
+                    f"Zendesk did not finish job {job_id} within {timeout:g} s; "
+                    "its tickets may still change: check them in Zendesk"
+                )
+            time.sleep(interval)
+            interval = min(interval * 1.5, 2.0)
+
+    def _job_error(self, job: Mapping[str, Any]) -> str:
+        """Describe why a whole job failed."""
+        return str(job.get("message") or f"Zendesk job {job.get('id')} {job.get('status')}")
+
+
+ProgressCallback = Callable[[int, int], None]

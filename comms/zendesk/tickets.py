@@ -1,0 +1,133 @@
+"""Single-ticket operations: read, create or adopt the parent ticket, comment, solve, search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from zenpy.lib.api_objects import Comment
+from zenpy.lib.api_objects import Ticket as ZenpyTicket
+
+from comms.zendesk.base import GatewayBase, as_json, chunks
+from comms.zendesk.errors import TicketNotFound, ZendeskError
+from comms.zendesk.models import Ticket, ticket_from_json
+
+PRIORITIES = ("urgent", "high", "normal", "low")
+SEARCH_LIMIT = 1000
+
+
+def missing_ticket(ticket_id: int) -> TicketNotFound:
+    return TicketNotFound(f"ticket {ticket_id} does not exist in Zendesk")
+
+
+def _quoted(term: str) -> str:
+    """Quote a search term so spaces and colons are taken literally."""
+    return '"' + term.replace('"', " ").strip() + '"'
+
+
+class TicketOperations(GatewayBase):
+    """Read and change tickets one at a time."""
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        """Return one ticket; TicketNotFound if it does not exist."""
+        with self._guard(not_found=missing_ticket(ticket_id)):
+            return ticket_from_json(self._get_json(f"tickets/{int(ticket_id)}")["ticket"])
+
+    def tickets(self, ticket_ids: Sequence[int]) -> list[Ticket]:
+        """Return the tickets that exist among `ticket_ids` (show_many, 100 at a time)."""
+        found: list[Ticket] = []
+        for chunk in chunks(list(dict.fromkeys(int(i) for i in ticket_ids))):
+            with self._guard():
+                body = self._get_json("tickets/show_many", {"ids": ",".join(map(str, chunk))})
+            found.extend(ticket_from_json(item) for item in body.get("tickets", []))
+        return found
+
+    def _update(self, ticket_id: int, **changes: Any) -> Ticket:
+        """Send one ticket update and return the ticket as Zendesk now has it."""
+        with self._guard(not_found=missing_ticket(ticket_id)):
+            reply = self._client.tickets.update(ZenpyTicket(id=int(ticket_id), **changes))
+        return ticket_from_json(as_json(reply))
+
+    def create_problem(
+        self, *, subject: str, description: str, tags: Sequence[str], priority: str
+    ) -> Ticket:
+        """Create the parent ticket: type problem, the description as a private comment."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
+        ticket = ZenpyTicket(
+            subject=subject,
+            type="problem",
+            priority=priority,
+            tags=list(tags),
+            comment=Comment(body=description, public=False),
+        )
+        with self._guard():
+            reply = self._client.tickets.create(ticket)
+        return ticket_from_json(as_json(reply))
+
+    def adopt_as_problem(self, ticket_id: int) -> Ticket:
+        """Make an existing ticket the parent ticket (type problem); refuse a closed one."""
+        current = self.ticket(ticket_id)
+        if current.closed:
+            raise ZendeskError(
+                f"ticket {ticket_id} is closed, so Zendesk will not let it become the parent "
+                "ticket: create a new parent ticket instead"
+            )
+        if current.type == "incident" and current.problem_id:
+            raise ZendeskError(
+                f"ticket {ticket_id} is already linked to problem {current.problem_id}: "
+                "choose another ticket or unlink it first"
+            )
+        if current.type == "problem":
+            return current
+        return self._update(ticket_id, type="problem")
+
+    def add_comment(self, ticket_id: int, body: str, *, public: bool) -> None:
+        """Add a comment; public ones are e-mailed to the requester by Zendesk's triggers."""
+        self._update(ticket_id, comment=Comment(body=body, public=public))
+
+    def solve_problem(self, ticket_id: int, comment: str) -> Ticket:
+        """Solve the parent ticket with a public comment (Zendesk then solves its incidents)."""
+        with self._guard(not_found=missing_ticket(ticket_id)):
+            raw = self._get_json(f"tickets/{int(ticket_id)}")["ticket"]
+        if raw.get("status") == "closed":
+            raise ZendeskError(f"ticket {ticket_id} is already closed")
+        changes: dict[str, Any] = {"status": "solved"}
+        if not raw.get("assignee_id"):
+            # Zendesk refuses to solve a ticket without an assignee: take it ourselves.
+            changes["assignee_id"] = self.me().id
+        return self._update(ticket_id, comment=Comment(body=comment, public=True), **changes)
+
+    def _search(self, query: str) -> Iterable[dict[str, Any]]:
+        """Yield search results page by page, stopping at Zendesk's 1,000-result limit."""
+        params: dict[str, Any] | None = {"query": query, "per_page": 100}
+        url = "search"
+        seen = 0
+        while url and seen < SEARCH_LIMIT:
+            with self._guard():
+                body = self._get_json(url, params)
+            results = body.get("results") or []
+            yield from results
+            seen += len(results)
+            url, params = body.get("next_page") or "", None
+            if not results:
+                break
+
+    def find_candidates(
+        self, *, since: datetime, organization_ids: Sequence[int], keywords: Sequence[str]
+    ) -> list[Ticket]:
+        """Return open tickets created since `since` from these organisations or with a keyword."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        base = f"type:ticket status<solved created>{stamp}"
+        queries = [f"{base} organization:{int(org)}" for org in dict.fromkeys(organization_ids)]
+        queries += [f"{base} {_quoted(word)}" for word in dict.fromkeys(keywords) if word.strip()]
+        found: dict[int, Ticket] = {}
+        for query in queries:
+            for item in self._search(query):
+                if item.get("result_type", "ticket") != "ticket":
+                    continue
+                ticket = ticket_from_json(item)
+                if ticket.open and ticket.created_at >= since:
+                    found.setdefault(ticket.id, ticket)
+        return sorted(found.values(), key=lambda t: t.created_at)
