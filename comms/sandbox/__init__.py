@@ -1,0 +1,159 @@
+"""A Zendesk Support API v2 emulator: a real HTTP server for tests, the demo and rehearsals."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import Any
+
+from .control import set_webhook, stats
+from .server import Controls, SandboxServer
+from .store import Store
+from .webhook import sign
+
+__all__ = ["Sandbox", "main", "sign"]
+
+
+class Sandbox:
+    """A Zendesk account served over HTTP on host:port (port 0 picks a free port)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str = "sandbox",
+        latency_ms: int = 0,
+        rate_limit: int | None = None,
+        seed: str | None = None,
+        scale: dict[str, int] | None = None,
+        seed_number: int = 1,
+    ) -> None:
+        """Bind the socket and build the account (seeded if seed or scale is given)."""
+        self.controls = Controls(token, latency_ms, rate_limit)
+        self.store = Store("http://placeholder")
+        self.server = SandboxServer((host, port), self.store, self.controls)
+        bound_host, bound_port = self.server.server_address[:2]
+        self.netloc = f"{bound_host}:{bound_port}"
+        self.url = f"http://{self.netloc}"
+        self.store.base_url = self.url
+        self.store.users[self.store.api_user_id]["url"] = (
+            f"{self.url}/api/v2/users/{self.store.api_user_id}.json"
+        )
+        self.token = token
+        self.seed_summary: dict[str, Any] | None = None
+        if seed or scale:
+            from .seed import seed as run_seed
+
+            self.seed_summary = run_seed(self.store, seed or "demo", seed_number, scale)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Sandbox:
+        """Serve in a daemon thread; returns self."""
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, daemon=True, name=f"zendesk-sandbox-{self.netloc}"
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (hanging requests are released) and close the socket."""
+        self.controls.stopping.set()
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+        self.server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        """Start on entering a with-block."""
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop on leaving a with-block."""
+        self.stop()
+
+    @property
+    def request_count(self) -> int:
+        """API requests served so far (control endpoints excluded)."""
+        return self.controls.request_count
+
+    def reset_request_count(self) -> None:
+        """Zero the request counter."""
+        with self.controls.lock:
+            self.controls.request_count = 0
+
+    def fail_next(
+        self, path_regex: str, count: int = 1, status: int = 503, hang: bool = False
+    ) -> None:
+        """Answer status (or hang) for the next count requests whose path matches."""
+        self.controls.add_fault(path_regex, count, status, hang)
+
+    def set_webhook(self, target_url: str | None, secret: str = "") -> None:
+        """POST a signed zen:event-type:ticket.created event for every ticket created."""
+        set_webhook(self.server, target_url, secret)
+
+    def set_rate_limit(self, n_per_minute: int | None) -> None:
+        """Requests allowed per minute (None = unlimited, headers say 700)."""
+        with self.controls.lock:
+            self.controls.rate_limit = n_per_minute
+            self.controls.hits.clear()
+
+    def set_latency(self, ms: int) -> None:
+        """Delay every API answer by ms milliseconds."""
+        self.controls.latency_ms = ms
+
+    def stats(self) -> dict[str, Any]:
+        """Counters (same as GET /_sandbox/stats)."""
+        return stats(self.server)
+
+
+def _scale(text: str | None) -> dict[str, int] | None:
+    if not text:
+        return None
+    pairs = (part.split("=", 1) for part in text.split(",") if part.strip())
+    return {key.strip(): int(value) for key, value in pairs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a sandbox until Ctrl-C: comms sandbox --port 8765 --seed demo ..."""
+    parser = argparse.ArgumentParser(prog="comms sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--token", default="sandbox")
+    parser.add_argument("--seed", default=None, help="demo data set (only 'demo')")
+    parser.add_argument("--seed-number", type=int, default=1)
+    parser.add_argument("--scale", default=None, help="e.g. orgs=300,users=40")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute")
+    args = parser.parse_args(argv)
+    try:
+        sandbox = Sandbox(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            latency_ms=args.latency_ms,
+            rate_limit=args.rate_limit,
+            seed=args.seed,
+            scale=_scale(args.scale),
+            seed_number=args.seed_number,
+        )
+    except (OSError, ValueError) as exc:
+        print(f"comms sandbox: {exc}", file=sys.stderr)
+        return 2
+    summary = sandbox.seed_summary or {}
+    print(f"Zendesk sandbox serving at {sandbox.url}  {summary or '(empty account)'}")
+    print(f"  zenpy:  ZENPY_FORCE_SCHEME=http ZENPY_FORCE_NETLOC={sandbox.netloc}")
+    print(
+        f'         Zenpy(subdomain="sandbox", email="you@example.com", token="{args.token}",'
+        " disable_cache=True)"
+    )
+    print(f"  API user: {sandbox.store.users[sandbox.store.api_user_id]['email']}  Ctrl-C to stop")
+    sys.stdout.flush()
+    try:
+        sandbox.server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopped")
+    finally:
+        sandbox.controls.stopping.set()
+        sandbox.server.server_close()
+    return 0

@@ -1,0 +1,227 @@
+"""HTTP front of the sandbox: auth, rate limit, latency, faults, control endpoints, dispatch."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .api import Request, dispatch
+from .shapes import ApiError
+from .store import Store
+from .webhook import Webhook
+
+DEFAULT_LIMIT = 700
+AUTH_FAILED = {"error": "Couldn't authenticate you"}
+
+
+class Controls:
+    """Mutable server behaviour: token, rate limit, latency, faults, webhook, counters."""
+
+    def __init__(self, token: str, latency_ms: int, rate_limit: int | None) -> None:
+        """Initial settings."""
+        self.token = token
+        self.latency_ms = latency_ms
+        self.rate_limit = rate_limit
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.faults: list[dict[str, Any]] = []
+        self.hits: deque[float] = deque()
+        self.request_count = 0
+        self.webhook: Webhook | None = None
+
+    def add_fault(self, path: str, count: int = 1, status: int = 503, hang: bool = False) -> None:
+        """Fail the next count requests whose path matches the regex."""
+        with self.lock:
+            self.faults.append(
+                {"re": re.compile(path), "count": count, "status": status, "hang": hang}
+            )
+
+    def take_fault(self, path: str) -> dict[str, Any] | None:
+        """The fault for this request, if any (consumes one)."""
+        with self.lock:
+            for fault in self.faults:
+                if fault["count"] > 0 and fault["re"].search(path):
+                    fault["count"] -= 1
+                    return fault
+            self.faults = [f for f in self.faults if f["count"] > 0]
+        return None
+
+    def admit(self) -> tuple[int, int, int]:
+        """Count a request: (limit, remaining, retry_after or 0 if allowed)."""
+        now = time.monotonic()
+        with self.lock:
+            self.request_count += 1
+            limit = self.rate_limit or DEFAULT_LIMIT
+            while self.hits and now - self.hits[0] >= 60:
+                self.hits.popleft()
+            if self.rate_limit and len(self.hits) >= self.rate_limit:
+                return limit, 0, max(1, math.ceil(60 - (now - self.hits[0])))
+            self.hits.append(now)
+            return limit, max(0, limit - len(self.hits)), 0
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One request; the server carries .store and .controls."""
+
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Quiet: no access log on stderr."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        """GET."""
+        self.handle_any()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
+
+    def send_json(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        """Write a JSON (or empty, for 204) response."""
+        data = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
+        body = body if raw is None else raw or None
+        self.send_response(status)
+        if body is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+    def read_body(self) -> dict[str, Any]:
+        """The JSON request body ({} if none); 400 if malformed."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ApiError(
+                400,
+                {"error": "Unprocessable Entity", "description": "Request body is not valid JSON"},
+            ) from None
+        return body if isinstance(body, dict) else {"_": body}
+
+    def user_id(self) -> int | None:
+        """The authenticated user's id, or None when the credentials are wrong."""
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Basic "):
+            return None
+        try:
+            login, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return None
+        email, _, kind = login.rpartition("/")
+        if kind != "token" or not email or secret != self.server.controls.token:
+            return None
+        store = self.server.store
+        with store.lock:
+            user = store.user_by_email(email)
+            if user and user["role"] in ("agent", "admin"):
+                return user["id"]
+        return store.api_user_id
+
+    def handle_any(self) -> None:
+        """Control endpoints, then auth, faults, rate limit, latency, dispatch."""
+        url = urlsplit(self.path)
+        try:
+            body = self.read_body()
+        except ApiError as exc:
+            self.send_json(exc.status, exc.body)
+            return
+        if url.path.startswith("/_sandbox/"):
+            from .control import control
+
+            status, answer = control(self.server, self.command, url.path, body)
+            self.send_json(status, answer)
+            return
+        controls = self.server.controls
+        limit, remaining, retry = controls.admit()
+        headers = {
+            "X-Rate-Limit": str(limit),
+            "X-Rate-Limit-Remaining": str(remaining),
+            "ratelimit-limit": str(limit),
+            "ratelimit-remaining": str(remaining),
+            "ratelimit-reset": "60",
+        }
+        if controls.latency_ms:
+            controls.stopping.wait(controls.latency_ms / 1000)
+        fault = controls.take_fault(self.path)
+        if fault and fault["hang"]:
+            controls.stopping.wait(600)
+            self.close_connection = True
+            return
+        if fault:
+            self.send_fault(fault["status"], headers)
+            return
+        if retry:
+            self.send_json(
+                429,
+                {"error": "TooManyRequests", "description": "Rate limit exceeded, retry later"},
+                dict(headers, **{"Retry-After": str(retry)}),
+            )
+            return
+        uid = self.user_id()
+        if uid is None:
+            self.send_json(
+                401,
+                AUTH_FAILED,
+                dict(headers, **{"WWW-Authenticate": 'Basic realm="Web Password"'}),
+            )
+            return
+        params = parse_qs(url.query, keep_blank_values=True)
+        store = self.server.store
+        try:
+            with store.lock:
+                status, answer = dispatch(Request(store, self.command, url.path, params, body, uid))
+                raw = b"" if answer is None else json.dumps(answer).encode()
+        except ApiError as exc:
+            status, raw = exc.status, json.dumps(exc.body).encode()
+        except (TypeError, ValueError, KeyError) as exc:
+            answer = {"error": "InvalidValue", "description": f"Invalid request: {exc}"}
+            status, raw = 400, json.dumps(answer).encode()
+        self.send_json(status, None, headers, raw=raw)
+
+    def send_fault(self, status: int, headers: dict[str, str]) -> None:
+        """An injected failure."""
+        if status == 429:
+            self.send_json(
+                429,
+                {"error": "TooManyRequests", "description": "Injected fault"},
+                dict(headers, **{"Retry-After": "1"}),
+            )
+        else:
+            error = "ServiceUnavailable" if status == 503 else "InternalError"
+            self.send_json(
+                status, {"error": error, "description": f"Injected fault ({status})"}, headers
+            )
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """The threading HTTP server holding the store and controls."""
+
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], store: Store, controls: Controls) -> None:
+        """Bind (port 0 = a free port)."""
+        super().__init__(address, Handler)
+        self.store = store
+        self.controls = controls

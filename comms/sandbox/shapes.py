@@ -1,0 +1,268 @@
+"""Zendesk-shaped JSON objects and error bodies, keyed like the recorded real responses."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import Any
+
+BRAND_ID = 360000000001
+TICKET_FORM_ID = 360000000002
+CUSTOM_STATUS_IDS = {
+    "new": 360000000010,
+    "open": 360000000011,
+    "pending": 360000000012,
+    "hold": 360000000013,
+    "solved": 360000000014,
+    "closed": 360000000015,
+}
+STATUS_ORDER = ["new", "open", "pending", "hold", "solved", "closed"]
+VIA_API = {"channel": "api", "source": {"from": {}, "rel": None, "to": {}}}
+
+
+class ApiError(Exception):
+    """An error answered to the client as a JSON body with an HTTP status."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"{status} {body}")
+        self.status = status
+        self.body = body
+
+
+def not_found() -> ApiError:
+    """404 RecordNotFound, as Zendesk answers it."""
+    return ApiError(404, {"error": "RecordNotFound", "description": "Not found"})
+
+
+def too_many(max_count: int = 100, param: str = "") -> ApiError:
+    """400 TooManyValues, the recorded body (the parameter name is empty in real answers)."""
+    return ApiError(
+        400,
+        {
+            "error": "TooManyValues",
+            "description": f"Parameter {param} cannot specify more than {max_count} values",
+            "max_count": max_count,
+        },
+    )
+
+
+def invalid(field: str, description: str, error: str = "InvalidValue") -> ApiError:
+    """422 RecordInvalid with one field error."""
+    return ApiError(
+        422,
+        {
+            "error": "RecordInvalid",
+            "description": "Record validation errors",
+            "details": {field: [{"description": description, "error": error}]},
+        },
+    )
+
+
+def ts(when: datetime | None = None) -> str:
+    """Format a datetime like Zendesk: 2024-01-02T10:00:00Z."""
+    when = when or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_ts(value: str) -> datetime:
+    """Parse a Zendesk timestamp or date into an aware datetime."""
+    value = value.strip()
+    if len(value) == 10:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def organization(base: str, oid: int, name: str, now: str, **kw: Any) -> dict[str, Any]:
+    """A Zendesk organization object."""
+    return {
+        "created_at": now,
+        "details": kw.get("details"),
+        "domain_names": list(kw.get("domain_names") or []),
+        "external_id": kw.get("external_id"),
+        "group_id": kw.get("group_id"),
+        "id": oid,
+        "name": name,
+        "notes": kw.get("notes"),
+        "organization_fields": dict(kw.get("organization_fields") or {}),
+        "shared_comments": False,
+        "shared_tickets": False,
+        "tags": list(kw.get("tags") or []),
+        "updated_at": now,
+        "url": f"{base}/api/v2/organizations/{oid}.json",
+    }
+
+
+def user(base: str, uid: int, name: str, now: str, **kw: Any) -> dict[str, Any]:
+    """A Zendesk user object."""
+    role = kw.get("role") or "end-user"
+    agent = role in ("agent", "admin")
+    return {
+        "active": True,
+        "alias": None,
+        "created_at": now,
+        "custom_role_id": 360000000020 if agent else None,
+        "default_group_id": None,
+        "details": kw.get("details"),
+        "email": kw.get("email"),
+        "external_id": kw.get("external_id"),
+        "iana_time_zone": "Europe/London",
+        "id": uid,
+        "last_login_at": None,
+        "locale": "en-GB",
+        "locale_id": 5,
+        "moderator": agent,
+        "name": name,
+        "notes": kw.get("notes"),
+        "only_private_comments": False,
+        "organization_id": kw.get("organization_id"),
+        "phone": kw.get("phone"),
+        "photo": None,
+        "report_csv": agent,
+        "restricted_agent": not agent,
+        "role": role,
+        "role_type": 4 if role == "admin" else None,
+        "shared": False,
+        "shared_agent": False,
+        "shared_phone_number": None,
+        "signature": None,
+        "suspended": bool(kw.get("suspended", False)),
+        "tags": list(kw.get("tags") or []),
+        "ticket_restriction": None if agent else "requested",
+        "time_zone": "London",
+        "two_factor_auth_enabled": False,
+        "updated_at": now,
+        "url": f"{base}/api/v2/users/{uid}.json",
+        "user_fields": dict(kw.get("user_fields") or {}),
+        "verified": bool(kw.get("email")),
+    }
+
+
+def ticket(base: str, tid: int, now: str, **kw: Any) -> dict[str, Any]:
+    """A Zendesk ticket object (without the comment)."""
+    status = kw.get("status") or "new"
+    return {
+        "allow_attachments": True,
+        "allow_channelback": False,
+        "assignee_id": kw.get("assignee_id"),
+        "brand_id": BRAND_ID,
+        "collaborator_ids": [],
+        "created_at": now,
+        "custom_fields": list(kw.get("custom_fields") or []),
+        "custom_status_id": CUSTOM_STATUS_IDS[status],
+        "description": kw.get("description") or "",
+        "due_at": kw.get("due_at"),
+        "email_cc_ids": [],
+        "external_id": kw.get("external_id"),
+        "fields": list(kw.get("custom_fields") or []),
+        "follower_ids": [],
+        "followup_ids": [],
+        "forum_topic_id": None,
+        "from_messaging_channel": False,
+        "group_id": kw.get("group_id"),
+        "has_incidents": False,
+        "id": tid,
+        "is_public": True,
+        "organization_id": kw.get("organization_id"),
+        "priority": kw.get("priority"),
+        "problem_id": kw.get("problem_id"),
+        "raw_subject": kw.get("subject") or "",
+        "recipient": None,
+        "requester_id": kw.get("requester_id"),
+        "satisfaction_rating": None,
+        "sharing_agreement_ids": [],
+        "status": status,
+        "subject": kw.get("subject") or "",
+        "submitter_id": kw.get("submitter_id"),
+        "tags": list(kw.get("tags") or []),
+        "ticket_form_id": TICKET_FORM_ID,
+        "type": kw.get("type"),
+        "updated_at": now,
+        "url": f"{base}/api/v2/tickets/{tid}.json",
+        "via": VIA_API,
+    }
+
+
+def comment_bodies(body: str | None, html_body: str | None) -> tuple[str, str, str]:
+    """Return (body, html_body, plain_body) for a comment given either form."""
+    if html_body is not None:
+        import re
+
+        plain = html.unescape(re.sub(r"<[^>]+>", " ", html_body))
+        plain = " ".join(plain.split())
+        return plain, html_body, plain
+    text = body or ""
+    paras = "".join(f'<p dir="auto">{html.escape(p)}</p>' for p in text.split("\n\n") if p)
+    return text, f'<div class="zd-comment" dir="auto">{paras}</div>', text
+
+
+def comment(
+    cid: int, audit_id: int, author_id: int, body: str, html_body: str, public: bool, now: str
+) -> dict[str, Any]:
+    """A Zendesk ticket comment as listed by /tickets/{id}/comments."""
+    return {
+        "attachments": [],
+        "audit_id": audit_id,
+        "author_id": author_id,
+        "body": body,
+        "created_at": now,
+        "html_body": html_body,
+        "id": cid,
+        "metadata": {"custom": {}, "system": {"client": "comms-sandbox"}},
+        "plain_body": body,
+        "public": public,
+        "type": "Comment",
+        "via": VIA_API,
+    }
+
+
+def audit(
+    aid: int, ticket_id: int, author_id: int, events: list[dict[str, Any]], now: str
+) -> dict[str, Any]:
+    """A Zendesk ticket audit."""
+    return {
+        "author_id": author_id,
+        "created_at": now,
+        "events": events,
+        "id": aid,
+        "metadata": {"custom": {}, "system": {"client": "comms-sandbox"}},
+        "ticket_id": ticket_id,
+        "via": VIA_API,
+    }
+
+
+def membership(
+    base: str, mid: int, uid: int, org: dict[str, Any], default: bool, now: str
+) -> dict[str, Any]:
+    """A Zendesk organization membership."""
+    return {
+        "created_at": now,
+        "default": default,
+        "id": mid,
+        "organization_id": org["id"],
+        "organization_name": org["name"],
+        "updated_at": now,
+        "url": f"{base}/api/v2/organization_memberships/{mid}.json",
+        "user_id": uid,
+        "view_tickets": False,
+    }
+
+
+def identity(base: str, uid: int, email: str, now: str) -> dict[str, Any]:
+    """The primary e-mail identity of a user (identity id = user id + 1 is not Zendesk's)."""
+    iid = uid * 10 + 1
+    return {
+        "created_at": now,
+        "deliverable_state": "deliverable",
+        "id": iid,
+        "primary": True,
+        "type": "email",
+        "undeliverable_count": 0,
+        "updated_at": now,
+        "url": f"{base}/api/v2/users/{uid}/identities/{iid}.json",
+        "user_id": uid,
+        "value": email,
+        "verification_method": "none",
+        "verified": True,
+    }
