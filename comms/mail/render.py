@@ -144,7 +144,8 @@ class EmailRenderer:
         try:
             return self.env.get_template(name).render(values)
         except jinja2.TemplateNotFound as error:
-            raise TemplateProblem(f"{self.path / str(error)}: the template is missing") from error
+            missing = self.path / str(error.name)
+            raise TemplateProblem(f"{missing}: the template is missing") from error
         except jinja2.TemplateSyntaxError as error:
             where = error.filename or str(self.path / (error.name or name))
             raise TemplateProblem(f"{where}, line {error.lineno}: {error.message}") from error
