@@ -20,6 +20,18 @@ STATUS_ORDER = ["new", "open", "pending", "hold", "solved", "closed"]
 VIA_API = {"channel": "api", "source": {"from": {}, "rel": None, "to": {}}}
 
 
+def norm_tags(tags: Any) -> list[str]:
+    """Normalise tags like Zendesk: lower case, split on spaces, no duplicates."""
+    if isinstance(tags, str):
+        tags = [tags]
+    out: list[str] = []
+    for tag in tags or []:
+        for part in str(tag).lower().split():
+            if part not in out:
+                out.append(part)
+    return out
+
+
 class ApiError(Exception):
     """An error answered to the client as a JSON body with an HTTP status."""
 

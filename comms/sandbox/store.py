@@ -1,4 +1,4 @@
-"""In-memory Zendesk account state: organizations, users, memberships, jobs (tickets in tickets.py)."""
+"""In-memory Zendesk account: organizations, users, memberships, jobs; tickets via mixins."""
 
 from __future__ import annotations
 
@@ -12,25 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from . import shapes
-from .shapes import ApiError, invalid, not_found, ts
+from .merge import BulkMixin
+from .shapes import ApiError, invalid, norm_tags, not_found, ts
 from .tickets import TicketsMixin
 
 JOB_DELAY_S = 0.05
 
 
-def norm_tags(tags: Any) -> list[str]:
-    """Normalise tags like Zendesk: lower case, split on spaces, no duplicates."""
-    if isinstance(tags, str):
-        tags = [tags]
-    out: list[str] = []
-    for tag in tags or []:
-        for part in str(tag).lower().split():
-            if part not in out:
-                out.append(part)
-    return out
-
-
-class Store(TicketsMixin):
+class Store(TicketsMixin, BulkMixin):
     """The account: every object lives here, guarded by one re-entrant lock."""
 
     def __init__(self, base_url: str) -> None:
@@ -274,7 +263,8 @@ class Store(TicketsMixin):
                     status="completed",
                     progress=len(items),
                     results=results,
-                    message=f"Completed at {time.strftime('%Y-%m-%d %H:%M:%S +0000', time.gmtime())}",
+                    message="Completed at "
+                    + time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime()),
                 )
 
         threading.Thread(target=run, daemon=True, name=f"sandbox-job-{jid}").start()
