@@ -1,0 +1,85 @@
+"""The gateway when Zendesk misbehaves: server errors, rate limits, wrong token, no server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+
+from comms.config import ZendeskSettings
+from comms.sandbox import Sandbox
+from comms.zendesk import (
+    Gateway,
+    ZendeskRateLimited,
+    ZendeskRefused,
+    ZendeskUnavailable,
+)
+
+MakeGateway = Callable[[ZendeskSettings], Gateway]
+
+
+@pytest.fixture
+def ticket_id(sandbox: Sandbox) -> int:
+    return int(sandbox.store.add_ticket(subject="Site down")["id"])
+
+
+def test_server_errors_are_retried(gateway: Gateway, sandbox: Sandbox, ticket_id: int) -> None:
+    sandbox.fail_next(r"/tickets/", count=2, status=503)
+    assert gateway.ticket(ticket_id).subject == "Site down"
+    assert gateway.request_count == 3
+
+
+def test_lasting_server_errors_give_up(gateway: Gateway, sandbox: Sandbox, ticket_id: int) -> None:
+    sandbox.fail_next(r"/tickets/", count=100, status=500)
+    with pytest.raises(ZendeskUnavailable, match=sandbox.url):
+        gateway.ticket(ticket_id)
+    assert gateway.request_count == 4
+
+
+def test_rate_limit_beyond_budget_gives_up_quickly(
+    settings: ZendeskSettings, make_gateway: MakeGateway, sandbox: Sandbox, ticket_id: int
+) -> None:
+    gateway = make_gateway(replace(settings, rate_limit_wait_seconds=2))
+    sandbox.fail_next(r"/tickets/", count=100, status=429)
+    started = time.monotonic()
+    with pytest.raises(ZendeskRateLimited, match="limiting requests; gave up after 2 s"):
+        gateway.ticket(ticket_id)
+    assert time.monotonic() - started < 4
+
+
+def test_rate_limit_within_budget_is_waited_out(
+    gateway: Gateway, sandbox: Sandbox, ticket_id: int
+) -> None:
+    sandbox.fail_next(r"/tickets/", count=1, status=429)
+    assert gateway.ticket(ticket_id).id == ticket_id
+    sandbox.fail_next(r"/tickets/", count=1, status=429)
+    assert gateway.ticket(ticket_id).id == ticket_id
+
+
+def test_no_server_names_the_address(
+    unreachable: ZendeskSettings, make_gateway: MakeGateway
+) -> None:
+    with pytest.raises(ZendeskUnavailable) as raised:
+        make_gateway(unreachable).me()
+    assert (
+        str(raised.value) == f"Zendesk cannot be reached at {unreachable.url}: connection refused"
+    )
+
+
+def test_a_hanging_server_times_out(
+    settings: ZendeskSettings, make_gateway: MakeGateway, sandbox: Sandbox
+) -> None:
+    gateway = make_gateway(replace(settings, timeout=0.3))
+    sandbox.fail_next(r"/users/me", hang=True)
+    with pytest.raises(ZendeskUnavailable, match="did not answer within 0.3 s"):
+        gateway.me()
+
+
+def test_wrong_token_is_refused(settings: ZendeskSettings, make_gateway: MakeGateway) -> None:
+    with pytest.raises(ZendeskRefused) as raised:
+        make_gateway(replace(settings, token="wrong")).me()
+    assert str(raised.value) == (
+        "Zendesk refused the sign-in for agent@example.com: check [zendesk] email and token"
+    )

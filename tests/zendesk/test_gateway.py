@@ -1,0 +1,210 @@
+"""The gateway against a Zendesk sandbox over HTTP: tickets, linking, merging, contacts."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from comms.sandbox import Sandbox
+from comms.zendesk import Gateway, TicketNotFound, ZendeskError
+
+NOW = datetime.now(UTC)
+
+
+def _org_with_requester(sandbox: Sandbox, name: str) -> tuple[int, int]:
+    org = sandbox.store.add_organization(name=name)
+    user = sandbox.store.add_user(
+        name=f"{name} user", email=f"it@{name.lower()}.example", organization_ids=[org["id"]]
+    )
+    return org["id"], user["id"]
+
+
+def _tickets(sandbox: Sandbox, count: int, **fields: object) -> list[int]:
+    org_id, user_id = _org_with_requester(sandbox, f"Org{len(sandbox.store.orgs)}")
+    return [
+        sandbox.store.add_ticket(
+            subject=f"Ticket {n}", requester_id=user_id, organization_id=org_id, **fields
+        )["id"]
+        for n in range(count)
+    ]
+
+
+def _problem(gateway: Gateway) -> int:
+    return gateway.create_problem(
+        subject="[INC-7] Hosting outage",
+        description="Web servers down",
+        tags=["incident"],
+        priority="urgent",
+    ).id
+
+
+def test_me_is_the_signed_in_user_and_the_environment_is_untouched(gateway: Gateway) -> None:
+    assert gateway.me().role == "admin"
+    assert "ZENPY_FORCE_NETLOC" not in os.environ
+
+
+def test_create_problem_keeps_the_description_private(gateway: Gateway, sandbox: Sandbox) -> None:
+    problem = gateway.create_problem(
+        subject="[INC-7] Hosting outage",
+        description="Root cause: disk full",
+        tags=["incident", "inc-7"],
+        priority="urgent",
+    )
+    stored = sandbox.store.ticket(problem.id)
+    assert (stored["type"], stored["priority"]) == ("problem", "urgent")
+    assert set(stored["tags"]) == {"incident", "inc-7"}
+    assert problem.type == "problem" and problem.created_at.tzinfo is not None
+    comments = sandbox.store.comments[problem.id]
+    assert [(c["body"], c["public"]) for c in comments] == [("Root cause: disk full", False)]
+
+
+def test_missing_ticket_is_named_in_the_message(gateway: Gateway) -> None:
+    with pytest.raises(TicketNotFound, match="^ticket 987654 does not exist in Zendesk$"):
+        gateway.ticket(987654)
+
+
+def test_adopt_makes_a_problem_and_refuses_a_closed_ticket(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    open_id, closed_id = _tickets(sandbox, 1)[0], _tickets(sandbox, 1, status="closed")[0]
+    assert gateway.adopt_as_problem(open_id).type == "problem"
+    assert sandbox.store.ticket(open_id)["type"] == "problem"
+    with pytest.raises(ZendeskError, match=f"ticket {closed_id} is closed"):
+        gateway.adopt_as_problem(closed_id)
+
+
+def test_candidates_come_from_organisations_or_keywords(gateway: Gateway, sandbox: Sandbox) -> None:
+    since = NOW - timedelta(hours=2)
+    hit_org, hit_user = _org_with_requester(sandbox, "Acme")
+    other_org, other_user = _org_with_requester(sandbox, "Other")
+    add = sandbox.store.add_ticket
+    by_org = add(subject="Site slow", requester_id=hit_user, organization_id=hit_org)["id"]
+    by_word = add(subject="Checkout outage", requester_id=other_user, organization_id=other_org)
+    add(subject="Unrelated", requester_id=other_user, organization_id=other_org)
+    add(
+        subject="Old one",
+        requester_id=hit_user,
+        organization_id=hit_org,
+        created_at=NOW - timedelta(hours=3),
+    )
+    add(subject="Done", requester_id=hit_user, organization_id=hit_org, status="solved")
+    found = gateway.find_candidates(since=since, organization_ids=[hit_org], keywords=["outage"])
+    assert {t.id for t in found} == {by_org, by_word["id"]}
+
+
+def test_link_150_tickets_in_two_jobs(gateway: Gateway, sandbox: Sandbox) -> None:
+    problem_id = _problem(gateway)
+    ticket_ids = _tickets(sandbox, 150)
+    steps: list[tuple[int, int]] = []
+    outcomes = gateway.link_to_problem(
+        problem_id, ticket_ids, progress=lambda d, t: steps.append((d, t))
+    )
+    assert [o.ticket_id for o in outcomes] == ticket_ids and all(o.ok for o in outcomes)
+    assert steps == [(100, 150), (150, 150)]
+    for ticket_id in (ticket_ids[0], ticket_ids[-1]):
+        stored = sandbox.store.ticket(ticket_id)
+        assert (stored["type"], stored["problem_id"]) == ("incident", problem_id)
+    assert gateway.ticket(problem_id).has_incidents
+
+
+def test_a_closed_ticket_fails_alone(gateway: Gateway, sandbox: Sandbox) -> None:
+    problem_id = _problem(gateway)
+    good = _tickets(sandbox, 2)
+    closed = _tickets(sandbox, 1, status="closed")[0]
+    outcomes = {o.ticket_id: o for o in gateway.link_to_problem(problem_id, [*good, closed])}
+    assert all(outcomes[i].ok for i in good)
+    assert not outcomes[closed].ok and "closed" in outcomes[closed].message
+    assert sandbox.store.ticket(closed)["problem_id"] is None
+
+
+def test_merge_up_to_five_and_refuse_more(gateway: Gateway, sandbox: Sandbox) -> None:
+    target, *sources = _tickets(sandbox, 7)
+    result = gateway.merge(
+        target,
+        sources[:3],
+        target_comment="Merged duplicates",
+        source_comment="Closed as duplicate",
+    )
+    assert result.source_ids == tuple(sources[:3]) and all(o.ok for o in result.outcomes)
+    for source in sources[:3]:
+        stored = sandbox.store.ticket(source)
+        assert stored["status"] == "closed" and "closed_by_merge" in stored["tags"]
+    before = gateway.request_count
+    with pytest.raises(ValueError, match="at most 5"):
+        gateway.merge(target, sources, target_comment="x", source_comment="y")
+    assert gateway.request_count == before
+
+
+def test_merge_reports_a_refused_source(gateway: Gateway, sandbox: Sandbox) -> None:
+    target, fine = _tickets(sandbox, 2)
+    solved = _tickets(sandbox, 1, status="solved")[0]
+    result = gateway.merge(target, [fine, solved], target_comment="t", source_comment="s")
+    outcomes = {o.ticket_id: o for o in result.outcomes}
+    assert outcomes[fine].ok
+    assert not outcomes[solved].ok and "solved" in outcomes[solved].message
+
+
+def test_solving_the_problem_solves_its_incidents(gateway: Gateway, sandbox: Sandbox) -> None:
+    problem_id = _problem(gateway)
+    incidents = _tickets(sandbox, 2)
+    gateway.link_to_problem(problem_id, incidents)
+    gateway.add_comment(problem_id, "Internal: fix deployed", public=False)
+    assert gateway.solve_problem(problem_id, "All fixed, sorry.").status == "solved"
+    for ticket_id in incidents:
+        assert sandbox.store.ticket(ticket_id)["status"] == "solved"
+    bodies = [(c["body"], c["public"]) for c in sandbox.store.comments[problem_id]]
+    assert bodies[-2:] == [("Internal: fix deployed", False), ("All fixed, sorry.", True)]
+
+
+def test_organisation_search_as_you_type(gateway: Gateway, sandbox: Sandbox) -> None:
+    for name in ("Acme Hosting", "Acme Web", "Beta Shop"):
+        sandbox.store.add_organization(name=name)
+    assert [o.name for o in gateway.search_organizations("acm")] == ["Acme Hosting", "Acme Web"]
+    before = gateway.request_count
+    assert gateway.search_organizations("a") == []
+    assert gateway.request_count == before
+
+
+def test_organisations_by_tag(gateway: Gateway, sandbox: Sandbox) -> None:
+    for n in range(3):
+        sandbox.store.add_organization(name=f"Platform {n}", tags=["platform_x"])
+    sandbox.store.add_organization(name="Elsewhere", tags=["platform_y"])
+    found = gateway.organizations_by_tag("platform_x")
+    assert [o.name for o in found] == ["Platform 0", "Platform 1", "Platform 2"]
+    assert gateway.organizations([o.id for o in found]) == found
+
+
+def test_organisations_by_tag_beyond_the_search_limit(gateway: Gateway, sandbox: Sandbox) -> None:
+    for n in range(1005):
+        sandbox.store.add_organization(name=f"Client {n:04}", tags=["platform_x"])
+    sandbox.store.add_organization(name="Elsewhere")
+    assert len(gateway.organizations_by_tag("platform_x")) == 1005
+
+
+def test_end_users_paginated_with_few_requests(gateway: Gateway, sandbox: Sandbox) -> None:
+    add_user = sandbox.store.add_user
+    big = sandbox.store.add_organization(name="Big")["id"]
+    small = sandbox.store.add_organization(name="Small")["id"]
+    empty = sandbox.store.add_organization(name="Empty")["id"]
+    for n in range(250):
+        add_user(name=f"User {n}", email=f"u{n}@big.example", organization_ids=[big])
+    add_user(name="Agent", email="agent@agency.example", role="agent", organization_ids=[big])
+    for n in range(100):
+        add_user(name=f"Small {n}", email=f"s{n}@small.example", organization_ids=[small])
+    gone = add_user(
+        name="Gone", email="gone@small.example", organization_ids=[small], suspended=True
+    )
+    before, sandbox_before = gateway.request_count, sandbox.request_count
+    steps: list[int] = []
+    found = gateway.organization_end_users(
+        [big, small, empty], concurrency=2, progress=lambda done, total: steps.append(done)
+    )
+    assert len(found[big]) == 250 and all(u.role == "end-user" for u in found[big])
+    assert len(found[small]) == 101 and found[empty] == []
+    assert next(u for u in found[small] if u.id == gone["id"]).suspended
+    assert gateway.request_count - before == 3 + 2 + 1
+    assert sandbox.request_count - sandbox_before == 6
+    assert steps == [1, 2, 3]
+    assert {u.id for u in gateway.users([gone["id"]])} == {gone["id"]}
