@@ -13,7 +13,7 @@ from email.policy import default
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 STAGES = ("mail", "rcpt", "data")
 
@@ -112,9 +112,13 @@ class _Handler:
 class MailCatcher:
     """An SMTP server on host:port (0 picks a free port) that keeps every message it accepts."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, username: str = "", password: str = ""
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.username = username
+        self.password = password
         self._lock = threading.Lock()
         self._messages: list[CaughtMessage] = []
         self._faults: list[tuple[str, str]] = []
@@ -133,7 +137,12 @@ class MailCatcher:
     def start(self) -> None:
         """Start listening in a background thread."""
         self._stopping = asyncio.Event()
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+        options: dict[str, Any] = {}
+        if self.username:
+            # Offer AUTH without TLS (loopback only); login stays optional, as aiosmtpd warns
+            # when AUTH is required over plain text.
+            options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, **options)
         self._controller.start()
         # The controller's own start-up probe connects once; it is not a client session.
         with self._lock:
@@ -179,6 +188,13 @@ class MailCatcher:
         """Keep the next `count` messages but never answer their end of data (until stopped)."""
         with self._lock:
             self._hangs += count
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login, data.password) if isinstance(data, LoginPassword) else None
+        wanted = (self.username.encode(), self.password.encode())
+        return AuthResult(success=given == wanted, handled=False)
 
     def _count_session(self, session: Session) -> None:
         if not getattr(session, "comms_counted", False):

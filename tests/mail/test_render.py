@@ -135,3 +135,10 @@ def test_a_missing_template_is_named(settings: Settings, tmp_path: Path) -> None
 def test_an_unknown_kind_is_refused(renderer: EmailRenderer) -> None:
     with pytest.raises(TemplateProblem, match="no e-mail kind 'weekly'"):
         renderer.render("weekly", renderer.sample_context("update"))
+
+
+def test_templates_are_found_when_installed(tmp_path: Path, monkeypatch) -> None:
+    installed = tmp_path / "site-packages" / "comms"
+    (installed / "templates" / "email").mkdir(parents=True)
+    monkeypatch.setattr("comms.__file__", str(installed / "__init__.py"))
+    assert templates_dir() == installed / "templates"

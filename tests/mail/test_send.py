@@ -149,3 +149,16 @@ def test_outbox_writes_eml_files_that_parse_back(
     assert "no change since our last update" in parsed.get_body(("plain",)).get_content()
     assert "written to" in outcomes[0].reply
     assert "written as .eml files" in check_connection(smtp)
+
+
+def test_login_is_used_and_a_refused_login_is_explained(make_message) -> None:
+    with MailCatcher(username="comms", password="s3cret") as catcher:
+        smtp = SmtpSettings(
+            backend="smtp", port=catcher.port, username="comms", password="s3cret", timeout=1.0
+        )
+        assert check_connection(smtp).endswith("logged in as 'comms'.")
+        with Mailer(smtp) as mailer:
+            assert mailer.send(make_message(1)).state == "sent"
+        wrong = replace(smtp, password="guess")
+        with pytest.raises(MailServerUnavailable, match="refused the login for 'comms': 535"):
+            check_connection(wrong)
