@@ -49,6 +49,8 @@ def _state_for(code: int) -> State:
 
 def _describe(error: BaseException, timeout: float) -> str:
     """Say in plain words why a connection failed."""
+    if isinstance(error, smtplib.SMTPServerDisconnected) and isinstance(error.__context__, OSError):
+        error = error.__context__  # smtplib wraps timeouts and resets; name the real cause
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, TimeoutError | socket.timeout):
@@ -236,7 +238,7 @@ class Mailer:
             code, text = smtp.getreply()
         except (OSError, smtplib.SMTPException) as error:
             self.close()
-            reason = _describe(error.__context__ or error, self.settings.timeout)
+            reason = _describe(error, self.settings.timeout)
             return SendOutcome("uncertain", f"no reply after the message data was sent: {reason}")
         if code == 421:
             self.close()
