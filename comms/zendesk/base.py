@@ -23,6 +23,16 @@ from comms.zendesk.transport import (
 T = TypeVar("T")
 CHUNK = 100
 FINISHED = ("completed", "failed", "killed")
+SEARCH_LIMIT = 1000
+
+
+class BeyondSearchLimit(Exception):
+    """A search matches more than the 1,000 results Zendesk will return."""
+
+
+def quoted(term: str) -> str:
+    """Quote a search term so spaces and colons are taken literally."""
+    return '"' + term.replace('"', " ").strip() + '"'
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -103,6 +113,20 @@ class GatewayBase:
         if not isinstance(body, dict):
             raise ZendeskError(f"Zendesk sent an unexpected answer to GET {path}")
         return body
+
+    def _search(self, query: str, strict: bool = False) -> list[dict[str, Any]]:
+        """Return all results (at most 1,000); strict raises BeyondSearchLimit if there are more."""
+        params: dict[str, Any] | None = {"query": query, "per_page": 100}
+        url, found = "search", []
+        while url and len(found) < SEARCH_LIMIT:
+            with self._guard():
+                body = self._get_json(url, params)
+            if strict and int(body.get("count") or 0) > SEARCH_LIMIT:
+                raise BeyondSearchLimit(query)
+            results = body.get("results") or []
+            found += results
+            url, params = (body.get("next_page") or "") if results else "", None
+        return found
 
     def me(self) -> User:
         """Return the signed-in user (checks address, e-mail and token)."""

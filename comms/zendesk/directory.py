@@ -9,10 +9,9 @@ from typing import Any
 
 from zenpy import Zenpy
 
-from comms.zendesk.base import GatewayBase, ProgressCallback, chunks
+from comms.zendesk.base import BeyondSearchLimit, GatewayBase, ProgressCallback, chunks, quoted
 from comms.zendesk.errors import ZendeskNotFound
 from comms.zendesk.models import Organization, User, organization_from_json, user_from_json
-from comms.zendesk.tickets import SEARCH_LIMIT, _quoted
 from comms.zendesk.transport import close_client
 
 PAGE_SIZE = 100
@@ -48,21 +47,15 @@ class DirectoryOperations(GatewayBase):
 
     def organizations_by_tag(self, tag: str) -> list[Organization]:
         """Return every organisation with the tag, even beyond search's 1,000-result limit."""
-        params: dict[str, Any] | None = {
-            "query": f"type:organization tags:{_quoted(tag)}",
-            "per_page": PAGE_SIZE,
+        try:
+            items = self._search(f"type:organization tags:{quoted(tag)}", strict=True)
+        except BeyondSearchLimit:
+            return self._all_organizations_tagged(tag)
+        found = {
+            int(o["id"]): organization_from_json(o)
+            for o in items
+            if o.get("result_type", "organization") == "organization"
         }
-        found: dict[int, Organization] = {}
-        url = "search"
-        while url:
-            with self._guard():
-                body = self._get_json(url, params)
-            if int(body.get("count") or 0) > SEARCH_LIMIT:
-                return self._all_organizations_tagged(tag)
-            for item in body.get("results") or []:
-                if item.get("result_type", "organization") == "organization":
-                    found.setdefault(int(item["id"]), organization_from_json(item))
-            url, params = body.get("next_page") or "", None
         return sorted(found.values(), key=lambda o: o.name.lower())
 
     def _all_organizations_tagged(self, tag: str) -> list[Organization]:

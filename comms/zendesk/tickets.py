@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from zenpy.lib.api_objects import Comment
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 
-from comms.zendesk.base import GatewayBase, as_json, chunks
+from comms.zendesk.base import BeyondSearchLimit, GatewayBase, as_json, chunks, quoted
 from comms.zendesk.errors import TicketNotFound, ZendeskError
 from comms.zendesk.models import Ticket, ticket_from_json
 
 PRIORITIES = ("urgent", "high", "normal", "low")
-SEARCH_LIMIT = 1000
 
 
 def missing_ticket(ticket_id: int) -> TicketNotFound:
     return TicketNotFound(f"ticket {ticket_id} does not exist in Zendesk")
-
-
-def _quoted(term: str) -> str:
-    """Quote a search term so spaces and colons are taken literally."""
-    return '"' + term.replace('"', " ").strip() + '"'
 
 
 class TicketOperations(GatewayBase):
@@ -99,35 +93,34 @@ class TicketOperations(GatewayBase):
             changes["assignee_id"] = self.me().id
         return self._update(ticket_id, comment=Comment(body=comment, public=True), **changes)
 
-    def _search(self, query: str) -> Iterable[dict[str, Any]]:
-        """Yield search results page by page, stopping at Zendesk's 1,000-result limit."""
-        params: dict[str, Any] | None = {"query": query, "per_page": 100}
-        url = "search"
-        seen = 0
-        while url and seen < SEARCH_LIMIT:
-            with self._guard():
-                body = self._get_json(url, params)
-            results = body.get("results") or []
-            yield from results
-            seen += len(results)
-            url, params = body.get("next_page") or "", None
-            if not results:
-                break
-
     def find_candidates(
         self, *, since: datetime, organization_ids: Sequence[int], keywords: Sequence[str]
     ) -> list[Ticket]:
         """Return open tickets created since `since` from these organisations or with a keyword."""
+        if since.tzinfo is None:
+            raise ValueError("since must be an aware datetime")
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         base = f"type:ticket status<solved created>{stamp}"
-        queries = [f"{base} organization:{int(org)}" for org in dict.fromkeys(organization_ids)]
-        queries += [f"{base} {_quoted(word)}" for word in dict.fromkeys(keywords) if word.strip()]
+        orgs = set(map(int, organization_ids))
+        items: list[dict[str, Any]] = []
+        if orgs:
+            items += self._from_organizations(base, orgs)
+        for word in dict.fromkeys(w.strip() for w in keywords if w.strip()):
+            items += self._search(f"{base} {quoted(word)}")
         found: dict[int, Ticket] = {}
-        for query in queries:
-            for item in self._search(query):
-                if item.get("result_type", "ticket") != "ticket":
-                    continue
+        for item in items:
+            if item.get("result_type", "ticket") == "ticket":
                 ticket = ticket_from_json(item)
                 if ticket.open and ticket.created_at >= since:
                     found.setdefault(ticket.id, ticket)
         return sorted(found.values(), key=lambda t: t.created_at)
+
+    def _from_organizations(self, base: str, orgs: set[int]) -> list[dict[str, Any]]:
+        """Read recent open tickets once and keep the organisations' (one query per org if many)."""
+        try:
+            recent = self._search(base, strict=True)
+        except BeyondSearchLimit:
+            return [
+                item for org in sorted(orgs) for item in self._search(f"{base} organization:{org}")
+            ]
+        return [item for item in recent if item.get("organization_id") in orgs]

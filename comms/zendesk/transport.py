@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from zenpy import Zenpy
 from zenpy.lib.api import BaseApi
 
 from comms.config import ZendeskSettings
+
+log = logging.getLogger(__name__)
 
 # Only these zenpy APIs are used; each is pinned to the configured address.
 USED_APIS = ("tickets", "users", "organizations", "search", "job_status")
@@ -53,6 +56,9 @@ class RetryingSession(requests.Session):
             response.close()
             time.sleep(delay)
             response = super().request(method, url, *args, **kwargs)
+        if response.status_code == 429:
+            wait = response.headers.get("Retry-After", "?")
+            log.warning("Zendesk is limiting requests; retrying in %s s", wait)
         return response
 
 

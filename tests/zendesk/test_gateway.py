@@ -92,6 +92,7 @@ def test_candidates_come_from_organisations_or_keywords(gateway: Gateway, sandbo
     add(subject="Done", requester_id=hit_user, organization_id=hit_org, status="solved")
     found = gateway.find_candidates(since=since, organization_ids=[hit_org], keywords=["outage"])
     assert {t.id for t in found} == {by_org, by_word["id"]}
+    assert gateway.request_count == 2  # one search for the organisations, one per keyword
 
 
 def test_link_150_tickets_in_two_jobs(gateway: Gateway, sandbox: Sandbox) -> None:
@@ -208,3 +209,16 @@ def test_end_users_paginated_with_few_requests(gateway: Gateway, sandbox: Sandbo
     assert sandbox.request_count - sandbox_before == 6
     assert steps == [1, 2, 3]
     assert {u.id for u in gateway.users([gone["id"]])} == {gone["id"]}
+
+
+def test_candidates_of_a_busy_account_beyond_the_search_limit(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    busy = _tickets(sandbox, 1001)
+    org_id, user_id = _org_with_requester(sandbox, "Hit")
+    wanted = sandbox.store.add_ticket(subject="Down", requester_id=user_id, organization_id=org_id)
+    since = NOW - timedelta(hours=1)
+    before = gateway.request_count
+    found = gateway.find_candidates(since=since, organization_ids=[org_id], keywords=[])
+    assert [t.id for t in found] == [wanted["id"]] and wanted["id"] not in busy
+    assert gateway.request_count - before == 2  # the broad search's first page, then the org's
