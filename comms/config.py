@@ -21,7 +21,7 @@ ENV_SECRETS = {
 
 
 class ConfigError(Exception):
-    """The configuration is wrong; the message says which key, what it holds and what is expected."""
+    """The configuration is wrong; the message names the key, its value and what is expected."""
 
 
 @dataclass(frozen=True)
@@ -156,9 +156,8 @@ def _check_value(key: str, value: Any, default: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             _fail(key, value, 'a list of strings, like ["a", "b"]')
         return tuple(value)
-    elif isinstance(default, dict):
-        if not isinstance(value, dict):
-            _fail(key, value, "a table of severity = minutes")
+    elif isinstance(default, dict) and not isinstance(value, dict):
+        _fail(key, value, "a table of severity = minutes")
     return value
 
 
@@ -195,7 +194,9 @@ def _validate(settings: Settings) -> None:
         _fail("smtp.timeout", smtp.timeout, "a number of seconds above zero")
     for severity, minutes in schedule.cadence_minutes.items():
         if severity not in SEVERITIES:
-            _fail(f"schedule.cadence_minutes.{severity}", minutes, f"one of {', '.join(SEVERITIES)}")
+            _fail(
+                f"schedule.cadence_minutes.{severity}", minutes, f"one of {', '.join(SEVERITIES)}"
+            )
         if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
             _fail(f"schedule.cadence_minutes.{severity}", minutes, "whole minutes, 0 for none")
     if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", schedule.working_hours):
@@ -229,7 +230,11 @@ def from_mapping(data: dict[str, Any], source: str = "mapping") -> Settings:
         values = {}
         for key, value in section.items():
             if key not in known:
-                _fail(f"{name}.{key}", value, f"one of the keys of [{name}]: {', '.join(sorted(known))}")
+                _fail(
+                    f"{name}.{key}",
+                    value,
+                    f"one of the keys of [{name}]: {', '.join(sorted(known))}",
+                )
             values[key] = _check_value(f"{name}.{key}", value, getattr(defaults, key))
         if name == "schedule" and "cadence_minutes" in values:
             values["cadence_minutes"] = {**defaults.cadence_minutes, **values["cadence_minutes"]}
@@ -248,7 +253,9 @@ def with_env_secrets(settings: Settings, environ: dict[str, str]) -> Settings:
     return settings
 
 
-def load(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load(
+    path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Load `$COMMS_CONFIG` (default ./config.toml); embedded defaults when there is no file."""
     environ = dict(os.environ if environ is None else environ)
     config_path = Path(path or environ.get("COMMS_CONFIG") or "config.toml")

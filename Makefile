@@ -1,0 +1,29 @@
+# The two commands of the README, each doing its own set-up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench install
+
+$(BIN)/comms: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(BIN)/comms
+
+install: $(BIN)/comms
+
+demo: install
+	$(BIN)/comms demo
+
+test: install
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  echo "note: Debian's chromium is not installed; browser tests will be skipped (apt-get install chromium)"
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/contacts.py
+	$(BIN)/python bench/send.py

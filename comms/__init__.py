@@ -1,0 +1,58 @@
+"""comms: client communications during an incident."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from comms import config as config_module
+from comms.clock import Clock
+from comms.config import Settings
+from comms.db import make_engine, make_sessionmaker
+from comms.paths import templates_dir
+
+
+def _secret_key(settings: Settings, instance_path: str) -> str:
+    """Use the configured key; otherwise keep a generated one in the instance folder."""
+    if settings.web.secret_key:
+        return settings.web.secret_key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the web application from settings (default: $COMMS_CONFIG or embedded defaults)."""
+    settings = settings or config_module.load()
+    app = Flask(
+        __name__,
+        template_folder=str(templates_dir() / "web"),
+        instance_path=str(Path("instance").resolve()),
+    )
+    engine = make_engine(settings.database.url)
+    app.config.update(
+        SECRET_KEY=_secret_key(settings, app.instance_path),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.web.base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.web.base_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.extensions["comms"] = {
+        "settings": settings,
+        "engine": engine,
+        "sessionmaker": make_sessionmaker(engine),
+        "clock": clock or Clock(),
+    }
+
+    from comms import web
+
+    web.init_app(app)
+    return app

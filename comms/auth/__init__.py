@@ -1,0 +1,1 @@
+"""Staff accounts, passwords, login throttling and API tokens."""

@@ -1,0 +1,159 @@
+"""The `comms` command."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from comms import config as config_module
+from comms.config import ConfigError, Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(function: Command) -> Command:
+    COMMANDS[function.__name__.removeprefix("cmd_").replace("_", "-")] = function
+    return function
+
+
+def _session(settings: Settings):
+    from comms.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.database.url))()
+
+
+@command
+def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.db import make_engine
+    from comms.migrate import upgrade
+
+    upgrade(make_engine(settings.database.url))
+    print(f"The database is ready: {_safe_url(settings.database.url)}")
+    return 0
+
+
+@command
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.auth.service import AuthError, create_user
+    from comms.clock import Clock
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (10 characters or more): ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the two passwords differ.", file=sys.stderr)
+            return 1
+    with _session(settings) as db_session:
+        try:
+            user = create_user(
+                db_session,
+                email=args.email,
+                name=args.name,
+                role=args.role,
+                password=password,
+                now=Clock().now(),
+            )
+        except AuthError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        db_session.commit()
+        print(f"Created {user.role} {user.email}.")
+    return 0
+
+
+@command
+def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.auth.service import create_token, user_by_email
+    from comms.clock import Clock
+
+    with _session(settings) as db_session:
+        user = user_by_email(db_session, args.email)
+        if user is None:
+            print(f"error: no user has the e-mail {args.email}; create one first.", file=sys.stderr)
+            return 1
+        token = create_token(db_session, user=user, now=Clock().now())
+        db_session.commit()
+    print(f"A new API token for {user.email}; it is shown only once:")
+    print(token)
+    return 0
+
+
+@command
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from comms import create_app
+
+    create_app(settings).run(host=args.host, port=args.port)
+    return 0
+
+
+@command
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.checks import run_checks
+
+    return run_checks(settings)
+
+
+@command
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.sandbox import main as sandbox_main
+
+    return sandbox_main(args.sandbox_args)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="comms",
+        description="Client communications during an incident. Reads $COMMS_CONFIG "
+        "(default ./config.toml); without a file it runs on embedded defaults.",
+    )
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("init-db", help="create or upgrade the database schema")
+    user = sub.add_parser("create-user", help="add a staff user")
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", required=True)
+    user.add_argument("--role", required=True, choices=["admin", "manager", "viewer"])
+    user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    token = sub.add_parser("create-token", help="print a new API token for a user (last line)")
+    token.add_argument("--email", required=True)
+    serve = sub.add_parser("serve", help="run the web app (production: gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    sub.add_parser("check", help="validate the config and reach the database, Zendesk and SMTP")
+    sandbox = sub.add_parser(
+        "sandbox", help="run the Zendesk sandbox (try: comms sandbox --help)", add_help=False
+    )
+    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
+    for name, extra in EXTRA_PARSERS.items():
+        extra(sub.add_parser(name, help=EXTRA_HELP[name]))
+    return root
+
+
+# Later modules register their commands here (scheduler, demo).
+EXTRA_PARSERS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+EXTRA_HELP: dict[str, str] = {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = config_module.load()
+    except ConfigError as error:
+        print(f"comms: configuration error: {error}", file=sys.stderr)
+        return 2
+    if settings.source == "embedded defaults" and args.command not in ("sandbox", "demo"):
+        print("comms: no config file found; running on embedded defaults.", file=sys.stderr)
+    return COMMANDS[args.command](args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Affected organisations and the list of contacts who receive updates."""

@@ -1,0 +1,68 @@
+"""Affected organisations, the stored snapshot of their people, and manual changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from comms.db import Base, intpk, json_list
+
+
+class AffectedOrganization(Base):
+    __tablename__ = "affected_organizations"
+    __table_args__ = (UniqueConstraint("incident_id", "organization_id"),)
+
+    id: Mapped[intpk]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    organization_id: Mapped[int]
+    name: Mapped[str] = mapped_column(String(255))
+    tags: Mapped[json_list]
+    priority: Mapped[bool] = mapped_column(default=False)
+    added_how: Mapped[str] = mapped_column(String(255))  # "by name", "tag platform_x", "ticket 123"
+    added_by: Mapped[str] = mapped_column(String(254), default="")
+    added_at: Mapped[datetime]
+
+
+class OrganizationPerson(Base):
+    """A Zendesk end-user of an affected organisation, as of the last snapshot."""
+
+    __tablename__ = "organization_people"
+    __table_args__ = (UniqueConstraint("incident_id", "organization_id", "user_id"),)
+
+    id: Mapped[intpk]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    organization_id: Mapped[int]
+    user_id: Mapped[int]
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(254))
+    tags: Mapped[json_list]
+
+
+class Requester(Base):
+    """The requester of a linked ticket: a contact whatever their organisation."""
+
+    __tablename__ = "requesters"
+    __table_args__ = (UniqueConstraint("incident_id", "ticket_id"),)
+
+    id: Mapped[intpk]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    ticket_id: Mapped[int]
+    user_id: Mapped[int | None]
+    name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+
+
+class ContactOverride(Base):
+    """An address added or excluded by hand; the latest row for an address wins."""
+
+    __tablename__ = "contact_overrides"
+
+    id: Mapped[intpk]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    action: Mapped[str] = mapped_column(String(20))  # add | exclude | include
+    by: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""Incidents: declaring, severity and status, the parent ticket, linked and merged tickets."""

@@ -1,0 +1,1 @@
+"""Client updates: composing, the delivery ledger, sending and the schedule."""

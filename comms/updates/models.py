@@ -1,0 +1,51 @@
+"""An update to clients and its deliveries, one per contact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from comms.db import Base, intpk, json_list
+
+KINDS = ("initial", "update", "overnight", "resolved")
+DELIVERY_STATES = ("pending", "sending", "sent", "retrying", "failed", "uncertain", "superseded")
+
+
+class Update(Base):
+    __tablename__ = "updates"
+    __table_args__ = (UniqueConstraint("incident_id", "number"),)
+
+    id: Mapped[intpk]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    repeats_previous: Mapped[bool] = mapped_column(default=False)
+    next_update_at: Mapped[datetime | None]
+    trigger: Mapped[str] = mapped_column(String(20))  # manual | schedule | resolve
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(254))
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="update")
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("update_id", "email"),)
+
+    id: Mapped[intpk]
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    organizations: Mapped[json_list]
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    message_id: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    smtp_reply: Mapped[str] = mapped_column(Text, default="")
+
+    update: Mapped[Update] = relationship(back_populates="deliveries")

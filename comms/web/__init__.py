@@ -1,0 +1,69 @@
+"""Flask blueprints, login, CSRF and the rules every page follows."""
+
+from __future__ import annotations
+
+from flask import Flask, abort, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from comms.auth.models import User
+from comms.web import context
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to continue."
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Pages anyone may reach; the API checks its own bearer tokens.
+PUBLIC_ENDPOINTS = {"auth.login", "dashboard.healthz", "static"}
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = context.db().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _require_login():
+    """Every page but sign-in and the health check needs a signed-in user."""
+    if request.path.startswith("/api/") or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _viewers_change_nothing() -> None:
+    """A viewer sees everything and changes nothing."""
+    if request.method in SAFE_METHODS or request.path.startswith("/api/"):
+        return
+    if request.endpoint in ("auth.login", "auth.logout"):
+        return
+    if current_user.is_authenticated and not current_user.can_change:
+        abort(403)
+
+
+def init_app(app: Flask) -> None:
+    from comms.web import api, auth, dashboard, filters, incidents
+
+    login_manager.init_app(app)
+    filters.init_app(app)
+    csrf.init_app(app)
+    app.teardown_appcontext(context.close_db)
+    app.before_request(_require_login)
+    app.before_request(_viewers_change_nothing)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(incidents.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        if request.path.startswith("/api/"):
+            return api.error(404, "not_found", f"There is nothing at {request.path}.")
+        return error
+
+    @app.context_processor
+    def _globals() -> dict:
+        return {"settings": context.settings(), "now": context.now()}

@@ -1,0 +1,40 @@
+"""The request's database session, settings and clock, for thin views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from comms.clock import Clock
+from comms.config import Settings
+
+
+def services() -> dict:
+    return current_app.extensions["comms"]
+
+
+def db() -> Session:
+    """One session per request, closed when the app context ends."""
+    if "db_session" not in g:
+        g.db_session = services()["sessionmaker"]()
+    return g.db_session
+
+
+def settings() -> Settings:
+    return services()["settings"]
+
+
+def clock() -> Clock:
+    return services()["clock"]
+
+
+def now() -> datetime:
+    return clock().now()
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()

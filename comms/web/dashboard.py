@@ -1,0 +1,28 @@
+"""The dashboard of open incidents, and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import text
+
+from comms.web.context import db
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/")
+def index():
+    """Show the open incidents, the most severe and oldest first."""
+    from comms.incidents import service as incidents
+
+    return render_template("dashboard.html", rows=incidents.dashboard(db()))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Answer 200 when the database answers."""
+    try:
+        db().execute(text("SELECT 1"))
+    except Exception as error:  # any database failure means unhealthy
+        return {"status": "unhealthy", "database": type(error).__name__}, 503
+    return {"status": "ok"}

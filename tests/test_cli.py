@@ -1,0 +1,66 @@
+"""The `comms` command: schema, users, tokens, check; run as a user would run it."""
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import inspect
+
+from comms.db import make_engine
+
+
+def comms(*args, config, stdin=""):
+    env = {**os.environ, "COMMS_CONFIG": str(config)}
+    return subprocess.run(
+        [sys.executable, "-m", "comms.cli", *args], input=stdin, capture_output=True, text=True, env=env
+    )
+
+
+def test_init_db_create_user_and_token(tmp_path):
+    db_file = tmp_path / "c.sqlite"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db_file}"\n')
+    result = comms("init-db", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "The database is ready" in result.stdout
+    assert "incidents" in inspect(make_engine(f"sqlite:///{db_file}")).get_table_names()
+
+    result = comms(
+        "create-user", "--email", "Ana@Agency.test", "--name", "Ana", "--role", "manager",
+        "--password-stdin", config=config, stdin="a long enough password\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Created manager ana@agency.test" in result.stdout
+
+    result = comms("create-user", "--email", "b@agency.test", "--name", "B", "--role", "viewer", "--password-stdin", config=config, stdin="short\n")
+    assert result.returncode == 1
+    assert "at least 10 characters" in result.stderr
+
+    result = comms("create-token", "--email", "ana@agency.test", config=config)
+    assert result.returncode == 0
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("comms_") and len(token) > 30
+
+    result = comms("create-token", "--email", "nobody@agency.test", config=config)
+    assert result.returncode == 1 and "no user has the e-mail" in result.stderr
+
+
+def test_init_db_is_repeatable(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n')
+    assert comms("init-db", config=config).returncode == 0
+    assert comms("init-db", config=config).returncode == 0
+
+
+def test_help_on_every_command(tmp_path):
+    for command in ["init-db", "create-user", "create-token", "serve", "check"]:
+        result = comms(command, "--help", config=tmp_path / "none.toml")
+        assert result.returncode == 0 and "usage: comms" in result.stdout
+
+
+def test_check_reports_an_unreachable_database(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\nurl = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n')
+    result = comms("check", config=config)
+    assert result.returncode == 1
+    assert "database: FAILED" in result.stdout
