@@ -51,7 +51,10 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Serve in a daemon thread; returns self."""
         self._thread = threading.Thread(
-            target=self.server.serve_forever, daemon=True, name=f"zendesk-sandbox-{self.netloc}"
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"zendesk-sandbox-{self.netloc}",
         )
         self._thread.start()
         return self

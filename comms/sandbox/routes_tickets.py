@@ -8,11 +8,13 @@ from .request import Request, Result, lookup
 
 
 def tickets_list(r: Request) -> Result:
-    return 200, r.page(sorted(r.store.tickets.values(), key=lambda t: t["id"]), "tickets")
+    return tickets_listing(r, sorted(r.store.tickets.values(), key=lambda t: t["id"]))
 
 
 def tickets_listing(r: Request, items: list[dict[str, Any]]) -> Result:
-    body = r.page([{k: v for k, v in t.items() if k != "fields"} for t in items], "tickets")
+    """List endpoints answer tickets without "fields", as recorded."""
+    body = r.page(items, "tickets")
+    body["tickets"] = [{k: v for k, v in t.items() if k != "fields"} for t in body["tickets"]]
     return 200, body
 
 
