@@ -1,6 +1,7 @@
 """Zendesk, reached through zenpy (the only importer of it), as comms's own small dataclasses."""
 
 from comms.zendesk.errors import (
+    JobUnfinished,
     TicketNotFound,
     ZendeskError,
     ZendeskNotFound,
@@ -13,6 +14,7 @@ from comms.zendesk.models import MergeResult, Organization, Ticket, TicketOutcom
 
 __all__ = [
     "Gateway",
+    "JobUnfinished",
     "MergeResult",
     "Organization",
     "Ticket",

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from zenpy import Zenpy
 
 from comms.config import ZendeskSettings
-from comms.zendesk.errors import ZendeskError, translate
+from comms.zendesk.errors import JobUnfinished, ZendeskError, translate
 from comms.zendesk.models import User, user_from_json
 from comms.zendesk.transport import (
     RequestCounter,
@@ -145,7 +145,7 @@ class GatewayBase:
             if job.get("status") in FINISHED:
                 return dict(job)
             if time.monotonic() + interval > deadline:
-                raise ZendeskError(
+                raise JobUnfinished(
                     f"Zendesk did not finish job {job_id} within {timeout:g} s; "
                     "its tickets may still change: check them in Zendesk"
                 )

@@ -8,7 +8,7 @@ from typing import Any
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
 
 from comms.zendesk.base import GatewayBase, ProgressCallback, chunks
-from comms.zendesk.errors import TicketNotFound, ZendeskError, job_error
+from comms.zendesk.errors import JobUnfinished, TicketNotFound, ZendeskError, job_error
 from comms.zendesk.models import MergeResult, TicketOutcome
 
 MAX_MERGE_SOURCES = 5
@@ -59,7 +59,8 @@ class BulkOperations(GatewayBase):
                 outcomes += self._link_chunk(problem_id, chunk, job_timeout)
             except ZendeskError as error:
                 # Stop: what follows would meet the same trouble; say so for every ticket left.
-                outcomes += [TicketOutcome(i, False, f"not linked: {error}") for i in todo[done:]]
+                state = "not confirmed" if isinstance(error, JobUnfinished) else "not linked"
+                outcomes += [TicketOutcome(i, False, f"{state}: {error}") for i in todo[done:]]
                 break
             done += len(chunk)
             if progress is not None:

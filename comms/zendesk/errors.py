@@ -34,6 +34,10 @@ class ZendeskRateLimited(ZendeskError):
     """Zendesk kept refusing requests for being over the rate limit."""
 
 
+class JobUnfinished(ZendeskError):
+    """Zendesk accepted a bulk job but did not finish it in time; its outcome is unknown."""
+
+
 class ZendeskRefused(ZendeskError):
     """Zendesk refused the credentials or the permission."""
 

@@ -83,3 +83,13 @@ def test_wrong_token_is_refused(settings: ZendeskSettings, make_gateway: MakeGat
     assert str(raised.value) == (
         "Zendesk refused the sign-in for agent@example.com: check [zendesk] email and token"
     )
+
+
+def test_few_remaining_requests_do_not_slow_every_call(
+    gateway: Gateway, sandbox: Sandbox, ticket_id: int
+) -> None:
+    sandbox.set_rate_limit(15)
+    started = time.monotonic()
+    for _ in range(10):
+        gateway.ticket(ticket_id)
+    assert time.monotonic() - started < 1

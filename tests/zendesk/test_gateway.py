@@ -222,3 +222,20 @@ def test_candidates_of_a_busy_account_beyond_the_search_limit(
     found = gateway.find_candidates(since=since, organization_ids=[org_id], keywords=[])
     assert [t.id for t in found] == [wanted["id"]] and wanted["id"] not in busy
     assert gateway.request_count - before == 2  # the broad search's first page, then the org's
+
+
+def test_an_unfinished_link_job_is_reported_as_unconfirmed(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    problem_id = _problem(gateway)
+    outcomes = gateway.link_to_problem(problem_id, _tickets(sandbox, 2), job_timeout=0.001)
+    assert [o.ok for o in outcomes] == [False, False]
+    assert outcomes[0].message.startswith("not confirmed: Zendesk did not finish job")
+
+
+def test_merge_into_a_closed_ticket_is_refused(gateway: Gateway, sandbox: Sandbox) -> None:
+    target = _tickets(sandbox, 1, status="closed")[0]
+    source = _tickets(sandbox, 1)[0]
+    with pytest.raises(ZendeskError, match=f"Ticket #{target} is closed"):
+        gateway.merge(target, [source], target_comment="t", source_comment="s")
+    assert sandbox.store.ticket(source)["status"] == "new"
