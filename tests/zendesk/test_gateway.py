@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -239,3 +240,15 @@ def test_merge_into_a_closed_ticket_is_refused(gateway: Gateway, sandbox: Sandbo
     with pytest.raises(ZendeskError, match=f"Ticket #{target} is closed"):
         gateway.merge(target, [source], target_comment="t", source_comment="s")
     assert sandbox.store.ticket(source)["status"] == "new"
+
+
+def test_end_users_are_read_with_bounded_concurrency(gateway: Gateway, sandbox: Sandbox) -> None:
+    org_ids = [_org_with_requester(sandbox, f"Par{n}")[0] for n in range(4)]
+    sandbox.set_latency(150)
+    started = time.monotonic()
+    assert len(gateway.organization_end_users(org_ids, concurrency=2)) == 4
+    two_at_a_time = time.monotonic() - started
+    started = time.monotonic()
+    gateway.organization_end_users(org_ids, concurrency=4)
+    four_at_a_time = time.monotonic() - started
+    assert two_at_a_time >= 0.3 > four_at_a_time
