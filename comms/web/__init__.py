@@ -44,7 +44,17 @@ def _viewers_change_nothing() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from comms.web import api, auth, dashboard, filters, incidents
+    from comms.web import (
+        api,
+        api_contacts,
+        api_updates,
+        auth,
+        contacts,
+        dashboard,
+        filters,
+        incidents,
+        updates,
+    )
 
     login_manager.init_app(app)
     filters.init_app(app)
@@ -55,8 +65,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(contacts.bp)
+    app.register_blueprint(updates.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
+    del api_contacts, api_updates  # imported for the routes they add to api.bp
 
     @app.errorhandler(404)
     def _not_found(error):

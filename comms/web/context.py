@@ -38,3 +38,21 @@ def close_db(_error: BaseException | None = None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
+
+
+def gateway():
+    """The Zendesk gateway, one per app (it holds its own HTTP sessions)."""
+    from comms.zendesk import Gateway
+
+    found = services().get("gateway")
+    if found is None:
+        found = services()["gateway"] = Gateway(settings().zendesk)
+    return found
+
+
+def actor() -> str:
+    """Who is acting, for the timeline: the signed-in user or the API token's owner."""
+    from flask_login import current_user
+
+    user = g.get("api_user") or current_user
+    return user.email if user and user.is_authenticated else "system"

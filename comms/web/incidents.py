@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from comms.incidents import service
+from comms.web import contacts, updates
 from comms.web.context import db
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
@@ -22,4 +23,9 @@ def show(ref: str):
     incident = service.get(db(), ref)
     if incident is None:
         abort(404)
-    return render_template("incident.html", incident=incident)
+    return render_template(
+        "incident.html",
+        incident=incident,
+        **contacts.panel(incident),
+        **updates.panel(incident),
+    )
