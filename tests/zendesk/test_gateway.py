@@ -252,3 +252,11 @@ def test_end_users_are_read_with_bounded_concurrency(gateway: Gateway, sandbox: 
     gateway.organization_end_users(org_ids, concurrency=4)
     four_at_a_time = time.monotonic() - started
     assert two_at_a_time >= 0.3 > four_at_a_time
+
+
+def test_zenpy_force_variables_do_not_redirect_the_gateway(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "https")
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", "127.0.0.1:9")
+    assert gateway.me().role == "admin"
