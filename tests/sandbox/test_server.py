@@ -1,0 +1,237 @@
+"""Server behaviour: auth, rate limits, faults, latency, webhooks, control endpoints, CLI, seed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from zenpy import Zenpy
+from zenpy.lib.api_objects import Ticket
+from zenpy.lib.exception import APIException
+
+from comms.sandbox import Sandbox, sign
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_wrong_credentials_are_401(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", sandbox.netloc)
+    bad = Zenpy(subdomain="sandbox", email="a@b.test", token="wrong", disable_cache=True)
+    with pytest.raises(APIException) as err:
+        bad.users.me()
+    assert err.value.response.status_code == 401
+    assert err.value.response.json() == {"error": "Couldn't authenticate you"}
+    answer = requests.get(f"{sandbox.url}/api/v2/users/me.json", auth=("a@b.test", "sandbox"))
+    assert answer.status_code == 401
+
+
+def test_rate_limit_headers_and_429(http: requests.Session, sandbox: Sandbox) -> None:
+    answer = http.get(f"{sandbox.url}/api/v2/users/me.json")
+    assert answer.headers["X-Rate-Limit"] == "700"
+    assert int(answer.headers["X-Rate-Limit-Remaining"]) > 0
+    sandbox.set_rate_limit(3)
+    codes = [http.get(f"{sandbox.url}/api/v2/tickets.json").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    last = http.get(f"{sandbox.url}/api/v2/tickets.json")
+    assert last.status_code == 429 and 1 <= int(last.headers["Retry-After"]) <= 60
+    assert last.headers["X-Rate-Limit-Remaining"] == "0"
+
+
+def test_faults(zd: Zenpy, http: requests.Session, sandbox: Sandbox) -> None:
+    tid = sandbox.store.add_ticket(subject="x")["id"]
+    sandbox.fail_next(r"/tickets/\d+", count=2, status=503)
+    for _ in range(2):
+        with pytest.raises(APIException) as err:
+            zd.tickets(id=tid)
+        assert err.value.response.status_code == 503
+    assert zd.tickets(id=tid).id == tid
+    sandbox.fail_next(r"/tickets/\d+", status=429)
+    started = time.monotonic()
+    assert zd.tickets(id=tid).id == tid  # zenpy honours Retry-After: 1 and retries
+    assert time.monotonic() - started >= 0.9
+    sandbox.fail_next(r"/users/me", status=500)
+    assert http.get(f"{sandbox.url}/api/v2/users/me").status_code == 500
+    requests.post(f"{sandbox.url}/_sandbox/faults", json={"path": "me", "hang": True})
+    with pytest.raises(requests.Timeout):
+        http.get(f"{sandbox.url}/api/v2/users/me", timeout=0.3)
+
+
+def test_stop_does_not_hang_on_hanging_requests() -> None:
+    sb = Sandbox().start()
+    sb.fail_next(".*", hang=True)
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            requests.get(f"{sb.url}/api/v2/tickets", timeout=5)
+        except requests.RequestException as exc:
+            outcome.append(type(exc).__name__)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    sb.stop()
+    assert time.monotonic() - started < 1.5
+    thread.join(timeout=2)
+    assert outcome == ["ConnectionError"]
+
+
+def test_latency_does_not_serialize_requests(http: requests.Session, sandbox: Sandbox) -> None:
+    sandbox.set_latency(300)
+    times: list[float] = []
+
+    def call() -> None:
+        started = time.monotonic()
+        requests.get(f"{sandbox.url}/api/v2/users/me", auth=http.auth)
+        times.append(time.monotonic() - started)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert min(times) >= 0.29 and time.monotonic() - started < 1.0
+
+
+class Receiver(BaseHTTPRequestHandler):
+    got: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.got.append((dict(self.headers), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    Receiver.got = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver.got
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_is_signed(zd: Zenpy, sandbox: Sandbox, receiver: Any) -> None:
+    url, got = receiver
+    sandbox.set_webhook(url, "s3cret")
+    org = sandbox.store.add_organization(name="Harbourside Museum")
+    user = sandbox.store.add_user(name="Ann", email="ann@hm.test", organization_ids=[org["id"]])
+    made = zd.tickets.create(
+        Ticket(subject="Website down", requester_id=user["id"], description="503s", tags=["outage"])
+    ).ticket
+    control = requests.post(
+        f"{sandbox.url}/_sandbox/tickets", json={"subject": "Also down", "requester_id": user["id"]}
+    )
+    assert control.status_code == 201
+    for _ in range(100):
+        if len(got) == 2:
+            break
+        time.sleep(0.02)
+    headers, body = got[0]
+    stamp = headers["X-Zendesk-Webhook-Signature-Timestamp"]
+    assert headers["X-Zendesk-Webhook-Signature"] == sign("s3cret", stamp, body)
+    assert headers["Content-Type"] == "application/json"
+    event = json.loads(body)
+    assert event["type"] == "zen:event-type:ticket.created"
+    assert event["subject"] == f"zen:ticket:{made.id}"
+    detail = event["detail"]
+    assert detail["id"] == str(made.id) and detail["organization_id"] == str(org["id"])
+    assert detail["requester_id"] == str(user["id"]) and detail["tags"] == ["outage"]
+    assert json.loads(got[1][1])["detail"]["subject"] == "Also down"
+
+
+def test_sign_matches_zendesk_vector() -> None:
+    body = b'{"say": "hello"}'
+    expected = "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw="  # Zendesk's sample signs body+ts
+    assert (
+        sign("HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=", "", body + b"2021-07-25T10:00:00Z")
+        == expected
+    )
+
+
+def test_control_endpoints(http: requests.Session, sandbox: Sandbox) -> None:
+    base = f"{sandbox.url}/_sandbox"
+    assert (
+        requests.post(f"{base}/faults", json={"path": "tickets", "status": 503}).status_code == 201
+    )
+    assert http.get(f"{sandbox.url}/api/v2/tickets").status_code == 503
+    assert http.get(f"{sandbox.url}/api/v2/tickets").status_code == 200
+    stats = requests.get(f"{base}/stats").json()
+    assert stats["requests"] == 2 and stats["tickets"] == 0
+    assert sandbox.request_count == 2
+
+
+def test_demo_seed_is_deterministic_and_believable() -> None:
+    one, two = Sandbox(seed="demo"), Sandbox(seed="demo")
+    try:
+        names = sorted(o["name"] for o in one.store.orgs.values())
+        assert names == sorted(o["name"] for o in two.store.orgs.values())
+        assert "Harbourside Museum" in names and len(names) >= 35
+        users = list(one.store.users.values())
+        assert sum(u["role"] != "end-user" for u in users) == 3
+        assert any(u["suspended"] for u in users) and any(not u["email"] for u in users)
+        assert any("senior_stakeholder" in u["tags"] for u in users)
+        assert any(len(one.store.user_org_ids(u["id"])) == 2 for u in users)
+        tags = {t for o in one.store.orgs.values() for t in o["tags"]}
+        assert {"priority_client", "hosting_aws", "platform_wordpress"} <= tags
+        assert 25 <= len(one.store.tickets) <= 35
+        assert (
+            sum(
+                "down" in t["subject"].lower() or "503" in t["subject"]
+                for t in one.store.tickets.values()
+            )
+            >= 5
+        )
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_scale_seed_is_fast() -> None:
+    started = time.monotonic()
+    big = Sandbox(scale={"orgs": 300, "users": 40})
+    assert time.monotonic() - started < 2
+    assert len(big.store.orgs) == 300 and len(big.store.users) >= 12000
+    big.stop()
+
+
+def test_main_serves_until_interrupted() -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    code = "import sys; from comms.sandbox import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", "0", "--seed", "demo"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "http://127.0.0.1:" in line
+    url = line.split()[4]
+    answer = requests.get(f"{url}/api/v2/users/me.json", auth=("x@y.z/token", "sandbox"), timeout=5)
+    assert answer.json()["user"]["role"] == "admin"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=5) == 0
+    proc.stdout.close()
