@@ -29,6 +29,7 @@ __all__ = [
     "LinkedTicket",
     "LoginFailure",
     "MergeRequest",
+    "Operation",
     "OrganizationPerson",
     "Requester",
     "Role",

@@ -173,6 +173,7 @@ def upgrade() -> None:
     sa.Column('outcomes', sa.JSON(), nullable=False),
     sa.Column('requested_at', comms.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('requested_by', sa.String(length=254), nullable=False),
+    sa.Column('attempted_at', comms.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('completed_at', comms.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_merge_requests_incident_id_incidents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merge_requests')),
@@ -180,6 +181,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('merge_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_merge_requests_incident_id'), ['incident_id'], unique=False)
+
+    op.create_table('operations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('outcomes', sa.JSON(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('started_at', comms.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', comms.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_operations_incident_id_incidents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operations'))
+    )
+    with op.batch_alter_table('operations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_operations_incident_id'), ['incident_id'], unique=False)
 
     op.create_table('organization_people',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -289,6 +307,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_organization_people_incident_id'))
 
     op.drop_table('organization_people')
+    with op.batch_alter_table('operations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_operations_incident_id'))
+
+    op.drop_table('operations')
     with op.batch_alter_table('merge_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_merge_requests_incident_id'))
 
