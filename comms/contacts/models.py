@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comms.db import Base, intpk, json_list
 
+# Zendesk ids outgrow 32-bit integers (real accounts and the sandbox use 13-digit ids).
+zendesk_id = Annotated[int, mapped_column(BigInteger)]
+
 
 class AffectedOrganization(Base):
+    """A Zendesk organisation hit by the incident, and how it came to be on the list."""
+
     __tablename__ = "affected_organizations"
     __table_args__ = (UniqueConstraint("incident_id", "organization_id"),)
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    organization_id: Mapped[int]
+    organization_id: Mapped[zendesk_id]
     name: Mapped[str] = mapped_column(String(255))
     tags: Mapped[json_list]
     priority: Mapped[bool] = mapped_column(default=False)
     added_how: Mapped[str] = mapped_column(String(255))  # "by name", "tag platform_x", "ticket 123"
     added_by: Mapped[str] = mapped_column(String(254), default="")
     added_at: Mapped[datetime]
+    people_read_at: Mapped[datetime | None]  # when its end-users were last read from Zendesk
 
 
 class OrganizationPerson(Base):
@@ -33,8 +40,8 @@ class OrganizationPerson(Base):
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    organization_id: Mapped[int]
-    user_id: Mapped[int]
+    organization_id: Mapped[zendesk_id]
+    user_id: Mapped[zendesk_id]
     name: Mapped[str] = mapped_column(String(255))
     email: Mapped[str] = mapped_column(String(254))
     tags: Mapped[json_list]
@@ -48,8 +55,8 @@ class Requester(Base):
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    ticket_id: Mapped[int]
-    user_id: Mapped[int | None]
+    ticket_id: Mapped[zendesk_id]
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(255), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
 

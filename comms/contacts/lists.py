@@ -1,0 +1,54 @@
+"""Reading the contact list: the stored snapshot, requesters and overrides, put together."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from comms.config import Settings
+from comms.contacts.models import (
+    AffectedOrganization,
+    ContactOverride,
+    OrganizationPerson,
+    Requester,
+)
+from comms.contacts.rules import Contact, build_contacts, ordered_organizations
+from comms.incidents.models import Incident
+
+
+def affected_organizations(
+    db: Session, incident: Incident, settings: Settings
+) -> list[AffectedOrganization]:
+    """Return the incident's affected organisations, priority clients first, then by name."""
+    rows = db.scalars(
+        select(AffectedOrganization).where(AffectedOrganization.incident_id == incident.id)
+    )
+    return ordered_organizations(rows, settings.contacts)
+
+
+def contact_rows(db: Session, incident: Incident, settings: Settings) -> list[Contact]:
+    """Return every contact for the page, those excluded by hand included and flagged."""
+    where = {"incident_id": incident.id}
+    return build_contacts(
+        organizations=affected_organizations(db, incident, settings),
+        people=db.scalars(select(OrganizationPerson).filter_by(**where)),
+        requesters=db.scalars(select(Requester).filter_by(**where)),
+        overrides=db.scalars(select(ContactOverride).filter_by(**where)),
+        severity=incident.severity,
+        settings=settings.contacts,
+    )
+
+
+def contact_list(db: Session, incident: Incident, settings: Settings) -> list[Contact]:
+    """Return who receives the next update: every contact not excluded by hand."""
+    return [c for c in contact_rows(db, incident, settings) if not c.excluded]
+
+
+def people_counts(db: Session, incident: Incident) -> dict[int, int]:
+    """Return how many end-users each organisation's snapshot holds, by organisation id."""
+    query = (
+        select(OrganizationPerson.organization_id, func.count())
+        .where(OrganizationPerson.incident_id == incident.id)
+        .group_by(OrganizationPerson.organization_id)
+    )
+    return {int(org_id): count for org_id, count in db.execute(query).all()}

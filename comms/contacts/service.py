@@ -1,0 +1,244 @@
+"""Affected organisations, requesters and manual changes; the contact list built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from comms.config import Settings
+from comms.contacts.export import to_csv
+from comms.contacts.lists import (
+    affected_organizations,
+    contact_list,
+    contact_rows,
+    people_counts,
+)
+from comms.contacts.models import (
+    AffectedOrganization,
+    ContactOverride,
+    OrganizationPerson,
+    Requester,
+)
+from comms.contacts.refresh import RefreshResult, refresh
+from comms.contacts.rules import Contact, is_priority, normalize_email, ordered_organizations
+from comms.incidents.models import Incident
+from comms.incidents.service import record
+from comms.zendesk import Gateway, Organization
+
+__all__ = [
+    "Contact",
+    "RefreshResult",
+    "add_contact",
+    "add_organizations",
+    "add_organizations_by_tag",
+    "add_requester",
+    "affected_organizations",
+    "contact_list",
+    "contact_rows",
+    "exclude_contact",
+    "include_contact",
+    "people_counts",
+    "refresh",
+    "remove_organization",
+    "to_csv",
+]
+
+
+def add_organizations(
+    db: Session,
+    incident: Incident,
+    orgs: Sequence[Organization],
+    *,
+    how: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> list[AffectedOrganization]:
+    """Add organisations to the affected ones, skipping those already there; return the new."""
+    present = {o.organization_id for o in affected_organizations(db, incident, settings)}
+    added: list[AffectedOrganization] = []
+    for org in orgs:
+        if org.id in present:
+            continue
+        present.add(org.id)
+        row = AffectedOrganization(
+            incident_id=incident.id,
+            organization_id=org.id,
+            name=org.name,
+            tags=list(org.tags),
+            added_how=how,
+            added_by=by,
+            added_at=now,
+        )
+        row.priority = is_priority(row, settings.contacts)
+        db.add(row)
+        added.append(row)
+    db.flush()
+    if added:
+        names = ", ".join(o.name for o in added[:10]) + (" …" if len(added) > 10 else "")
+        record(
+            db,
+            incident,
+            actor=by,
+            kind="organizations_added",
+            summary=f"Added {_count(len(added), 'affected organisation')} ({how}): {names}",
+            now=now,
+            details={"how": how, "organization_ids": [o.organization_id for o in added]},
+        )
+    return ordered_organizations(added, settings.contacts)
+
+
+def add_organizations_by_tag(
+    db: Session,
+    gateway: Gateway,
+    incident: Incident,
+    tag: str,
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> list[AffectedOrganization]:
+    """Add every Zendesk organisation carrying the tag (ZendeskError if Zendesk cannot say)."""
+    tag = tag.strip()
+    if not tag:
+        raise ValueError("Give an organisation tag.")
+    orgs = gateway.organizations_by_tag(tag)
+    return add_organizations(
+        db, incident, orgs, how=f"tag {tag}", by=by, now=now, settings=settings
+    )
+
+
+def remove_organization(
+    db: Session, incident: Incident, organization_id: int, *, by: str, now: datetime
+) -> None:
+    """Remove an affected organisation and its people (LookupError if it is not affected)."""
+    row = db.scalar(
+        select(AffectedOrganization).filter_by(
+            incident_id=incident.id, organization_id=organization_id
+        )
+    )
+    if row is None:
+        raise LookupError(
+            f"Organisation {organization_id} is not affected by {incident.reference}."
+        )
+    db.execute(
+        delete(OrganizationPerson).filter_by(
+            incident_id=incident.id, organization_id=organization_id
+        )
+    )
+    db.delete(row)
+    db.flush()
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="organization_removed",
+        summary=f"Removed affected organisation {row.name}",
+        now=now,
+        details={"organization_id": organization_id},
+    )
+
+
+def add_requester(
+    db: Session,
+    incident: Incident,
+    *,
+    ticket_id: int,
+    user_id: int | None,
+    name: str = "",
+    email: str = "",
+) -> None:
+    """Make a linked ticket's requester a contact; a refresh fills a missing name or e-mail."""
+    row = db.scalar(select(Requester).filter_by(incident_id=incident.id, ticket_id=ticket_id))
+    if row is None:
+        row = Requester(incident_id=incident.id, ticket_id=ticket_id, name="", email="")
+        db.add(row)
+    row.user_id = user_id if user_id is not None else row.user_id
+    row.name = (name or "").strip() or row.name or ""
+    row.email = (email or "").strip() or row.email or ""
+    db.flush()
+
+
+def add_contact(
+    db: Session, incident: Incident, *, email: str, name: str, by: str, now: datetime
+) -> None:
+    """Add an address by hand (ValueError with the reason if it is not an e-mail address)."""
+    address = normalize_email(email)
+    name = (name or "").strip()
+    _override(db, incident, address, name, "add", by, now)
+    label = f"{name} <{address}>" if name else address
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="contact_added",
+        summary=f"Added {label} to the contacts by hand",
+        now=now,
+        details={"email": address, "name": name},
+    )
+
+
+def exclude_contact(db: Session, incident: Incident, *, email: str, by: str, now: datetime) -> None:
+    """Keep an address off the list until it is included again."""
+    address = normalize_email(email)
+    if _is_excluded(db, incident, address):
+        return
+    _override(db, incident, address, "", "exclude", by, now)
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="contact_excluded",
+        summary=f"Excluded {address} from the contacts",
+        now=now,
+        details={"email": address},
+    )
+
+
+def include_contact(db: Session, incident: Incident, *, email: str, by: str, now: datetime) -> None:
+    """Undo an exclusion (nothing happens if the address is not excluded)."""
+    address = normalize_email(email)
+    if not _is_excluded(db, incident, address):
+        return
+    _override(db, incident, address, "", "include", by, now)
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="contact_included",
+        summary=f"Included {address} in the contacts again",
+        now=now,
+        details={"email": address},
+    )
+
+
+def _is_excluded(db: Session, incident: Incident, address: str) -> bool:
+    """Tell whether the latest override of the address excludes it."""
+    latest = db.scalar(
+        select(ContactOverride)
+        .where(
+            ContactOverride.incident_id == incident.id,
+            func.lower(ContactOverride.email) == address.lower(),
+        )
+        .order_by(ContactOverride.at.desc(), ContactOverride.id.desc())
+        .limit(1)
+    )
+    return latest is not None and latest.action == "exclude"
+
+
+def _override(
+    db: Session, incident: Incident, address: str, name: str, action: str, by: str, now: datetime
+) -> None:
+    db.add(
+        ContactOverride(
+            incident_id=incident.id, email=address, name=name, action=action, by=by, at=now
+        )
+    )
+    db.flush()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
