@@ -27,6 +27,8 @@ class Update(Base):
     trigger: Mapped[str] = mapped_column(String(20))  # manual | schedule | resolve
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(254))
+    # Why sending is held up (mail server down, template broken); "" when all is well.
+    send_problem: Mapped[str] = mapped_column(Text, default="")
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="update")
 
@@ -42,9 +44,15 @@ class Delivery(Base):
     organizations: Mapped[json_list]
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     message_id: Mapped[str] = mapped_column(String(255))
+    in_reply_to: Mapped[str] = mapped_column(String(255), default="")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
+    # The sender holding the claim, and when it handed the message to SMTP: a claimed row
+    # never dispatched can safely go back to pending; a dispatched one may have arrived.
+    claimed_by: Mapped[str] = mapped_column(String(64), default="")
+    dispatched_at: Mapped[datetime | None]
+    uncertain_resent: Mapped[bool] = mapped_column(default=False)
     sent_at: Mapped[datetime | None]
     smtp_reply: Mapped[str] = mapped_column(Text, default="")
 

@@ -1,0 +1,70 @@
+"""Pause and resume the automatic updates, and re-plan them when the severity changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from comms.config import Settings
+from comms.incidents.models import Incident
+from comms.incidents.service import record
+from comms.mail.render import EmailRenderer
+from comms.updates.schedule import plan_next
+from comms.updates.service import UpdateProblem, latest
+
+
+def set_paused(
+    db: Session,
+    incident: Incident,
+    *,
+    paused: bool,
+    reason: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Stop or restart the automatic updates, saying why on the timeline."""
+    reason = (reason or "").strip()
+    if not incident.is_open:
+        raise UpdateProblem(f"{incident.reference} is resolved: it has no schedule to change.")
+    if paused and not reason:
+        raise UpdateProblem("Say why the updates are paused: clients will not hear from us.")
+    if paused == incident.schedule_paused:
+        return
+    incident.schedule_paused = paused
+    incident.pause_reason = reason if paused else ""
+    if paused:
+        summary = f"Paused the automatic updates: {reason}"
+    else:
+        due = incident.next_update_due_at
+        if due is not None and due <= now:
+            # The slots passed while paused are not missed: start a fresh cadence from now.
+            due = plan_next(now, incident.severity, settings.schedule, settings.web.tz).due_at
+            incident.next_update_due_at = due
+        after = f"; next update {EmailRenderer(settings).localtime(due)}" if due else ""
+        summary = "Resumed the automatic updates" + (f": {reason}" if reason else "") + after
+    db.flush()
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="schedule_paused" if paused else "schedule_resumed",
+        summary=summary,
+        now=now,
+        details={"reason": reason, "next_update_due_at": _iso(incident.next_update_due_at)},
+    )
+
+
+def reschedule(db: Session, incident: Incident, *, now: datetime, settings: Settings) -> None:
+    """Re-plan the next automatic update from the last one after a severity change."""
+    last = latest(db, incident)
+    if not incident.is_open or last is None:
+        return
+    due = plan_next(last.created_at, incident.severity, settings.schedule, settings.web.tz).due_at
+    incident.next_update_due_at = max(due, now) if due else None
+    db.flush()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

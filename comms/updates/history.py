@@ -1,0 +1,107 @@
+"""What became of each update: delivery counts by state and the failures with their replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from comms.incidents.models import Incident
+from comms.updates import messages
+from comms.updates.models import DELIVERY_STATES, Delivery, Update
+
+SHOWN_PROBLEMS = 200
+PROBLEM_STATES = ("failed", "uncertain", "retrying")
+
+
+@dataclass(frozen=True)
+class UpdateSummary:
+    update: Update
+    counts: dict[str, int]
+    problems: list[Delivery] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def in_progress(self) -> bool:
+        return bool(self.counts["pending"] or self.counts["sending"])
+
+
+def counts_by_update(db: Session, update_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Delivery counts per state for each update, every state present (0 when none)."""
+    counts = {update_id: dict.fromkeys(DELIVERY_STATES, 0) for update_id in update_ids}
+    rows = db.execute(
+        select(Delivery.update_id, Delivery.state, func.count())
+        .where(Delivery.update_id.in_(update_ids))
+        .group_by(Delivery.update_id, Delivery.state)
+    )
+    for update_id, state, count in rows:
+        counts[update_id][state] = count
+    return counts
+
+
+def history(db: Session, incident: Incident) -> list[UpdateSummary]:
+    """The incident's updates, newest first, with counts and the deliveries that went wrong."""
+    updates = list(
+        db.scalars(
+            select(Update).where(Update.incident_id == incident.id).order_by(Update.number.desc())
+        )
+    )
+    counts = counts_by_update(db, [u.id for u in updates])
+    troubled = db.scalars(
+        select(Delivery)
+        .where(Delivery.update_id.in_([u.id for u in updates]))
+        .where(Delivery.state.in_(PROBLEM_STATES))
+        .order_by(Delivery.id)
+        .limit(SHOWN_PROBLEMS)
+    )
+    problems: dict[int, list[Delivery]] = {}
+    for delivery in troubled:
+        problems.setdefault(delivery.update_id, []).append(delivery)
+    return [UpdateSummary(u, counts[u.id], problems.get(u.id, [])) for u in updates]
+
+
+def find(db: Session, incident: Incident, number: int) -> Update | None:
+    """One update of the incident by its number."""
+    return db.scalar(select(Update).filter_by(incident_id=incident.id, number=number))
+
+
+def deliveries(db: Session, update: Update) -> list[Delivery]:
+    """Every delivery of an update, in the order they were written."""
+    return list(db.scalars(select(Delivery).filter_by(update_id=update.id).order_by(Delivery.id)))
+
+
+def update_json(summary: UpdateSummary) -> dict:
+    """An update with its counts, as the API and the page's progress poll show it."""
+    update = summary.update
+    return {
+        "number": update.number,
+        "kind": update.kind,
+        "trigger": update.trigger,
+        "message": update.message,
+        "repeats_previous": update.repeats_previous,
+        "created_at": messages.when(update.created_at),
+        "created_by": update.created_by,
+        "next_update_at": messages.when(update.next_update_at),
+        "recipients": summary.total,
+        "counts": summary.counts,
+        "problem": update.send_problem,
+    }
+
+
+def delivery_json(delivery: Delivery) -> dict:
+    """One delivery's state and SMTP reply."""
+    return {
+        "email": delivery.email,
+        "name": delivery.name,
+        "organizations": list(delivery.organizations or []),
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "smtp_reply": delivery.smtp_reply,
+        "sent_at": messages.when(delivery.sent_at),
+        "next_attempt_at": messages.when(delivery.next_attempt_at),
+        "message_id": delivery.message_id,
+    }

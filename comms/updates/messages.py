@@ -1,0 +1,117 @@
+"""Turn an update and one contact into the exact e-mail that contact receives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from typing import Any
+
+from comms.config import Settings
+from comms.incidents.models import Incident
+from comms.mail.message import build_message, make_message_id
+from comms.mail.render import EmailRenderer, RenderedEmail
+from comms.updates.models import Delivery, Update
+
+SHOWN_HEADERS = (
+    "From",
+    "To",
+    "Reply-To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "X-Incident-Reference",
+)
+
+
+def root_message_id(settings: Settings, incident: Incident) -> str:
+    """The thread's root, for contacts who joined after the first update."""
+    return make_message_id(settings.smtp.from_address, f"inc-{incident.id}", "thread")
+
+
+def delivery_message_id(settings: Settings, incident: Incident, number: int, email: str) -> str:
+    """A Message-ID fixed by incident, update and address, so a resend keeps it."""
+    return make_message_id(
+        settings.smtp.from_address, f"inc-{incident.id}", f"update-{number}", email.lower()
+    )
+
+
+def context(incident: Incident, update: Update, *, name: str, organizations: list[str]) -> dict:
+    """The template values for one update to one contact."""
+    return {
+        "incident": {
+            "reference": incident.reference,
+            "title": incident.title,
+            "severity": incident.severity,
+            "status": incident.status,
+        },
+        "message": update.message,
+        "repeats_previous": update.repeats_previous,
+        "next_update_at": update.next_update_at,
+        "contact": {"name": name, "organisations": list(organizations)},
+    }
+
+
+def render(
+    renderer: EmailRenderer, incident: Incident, update: Update, delivery: Delivery
+) -> RenderedEmail:
+    """Render the three parts for one delivery; TemplateProblem if a template is broken."""
+    values = context(
+        incident, update, name=delivery.name, organizations=list(delivery.organizations or [])
+    )
+    return renderer.render(update.kind, values)
+
+
+def check_address(name: str, email: str) -> None:
+    """Refuse an address that build_message would refuse, without building the message."""
+    if any(char in f"{name}{email}" for char in "\r\n\0"):
+        raise ValueError(f"the address {email!r} or its name holds a line break")
+    try:
+        Address(display_name=name, addr_spec=email.strip())
+    except (ValueError, IndexError) as error:
+        raise ValueError(f"{email!r} is not one valid e-mail address") from error
+
+
+def build(
+    renderer: EmailRenderer,
+    settings: Settings,
+    incident: Incident,
+    update: Update,
+    delivery: Delivery,
+) -> EmailMessage:
+    """Build the message for one delivery, threaded to the incident's first update."""
+    thread = delivery.in_reply_to or root_message_id(settings, incident)
+    return build_message(
+        render(renderer, incident, update, delivery),
+        to_name=delivery.name,
+        to_address=delivery.email,
+        from_address=settings.smtp.from_address,
+        reply_to=settings.smtp.reply_to,
+        message_id=delivery.message_id,
+        in_reply_to=thread,
+        references=[thread],
+        incident_reference=incident.reference,
+        date=update.created_at,
+    )
+
+
+def shown_headers(message: EmailMessage) -> dict[str, str]:
+    """The headers a person checks in a preview, in reading order."""
+    return {name: str(message[name]) for name in SHOWN_HEADERS if message[name] is not None}
+
+
+def as_dict(rendered: RenderedEmail, headers: dict[str, str]) -> dict[str, Any]:
+    """A preview as JSON for the web page and the API."""
+    return {
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "headers": headers,
+    }
+
+
+def when(moment: datetime | None) -> str | None:
+    """An aware time as ISO 8601 for JSON, or None."""
+    return moment.isoformat() if moment else None

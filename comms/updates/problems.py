@@ -1,0 +1,42 @@
+"""Why an update's sending is held up, kept on the update and said once on the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from comms.incidents.models import Incident
+from comms.incidents.service import record
+from comms.updates.models import Update
+
+
+def note(
+    db: Session, updates: Sequence[tuple[Update, Incident]], problem: str, *, now: datetime
+) -> None:
+    """Show the problem on each update; put it on the timeline when it is new for that update."""
+    for update_row, incident in updates:
+        if update_row.send_problem != problem:
+            record(
+                db,
+                incident,
+                actor="sender",
+                kind="update_held_up",
+                summary=f"Update {update_row.number} is held up: {problem}",
+                now=now,
+                details={"update": update_row.number, "problem": problem},
+            )
+        db.execute(update(Update).where(Update.id == update_row.id).values(send_problem=problem))
+        set_committed_value(update_row, "send_problem", problem)
+
+
+def clear(db: Session, update_id: int) -> None:
+    """The update is going out again: forget the problem."""
+    db.execute(
+        update(Update)
+        .where(Update.id == update_id, Update.send_problem != "")
+        .values(send_problem="")
+    )

@@ -1,0 +1,290 @@
+"""Compose and publish client updates; pause and resume the schedule.
+
+Services take the session first, flush and never commit: the view, job or command owns the
+transaction. Publishing writes the update and one delivery per contact together (an outbox);
+the sender (comms/updates/sender.py) delivers them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from comms.config import Settings
+from comms.contacts.service import Contact, contact_list
+from comms.incidents.models import Incident
+from comms.incidents.service import record
+from comms.mail.render import EmailRenderer, RenderedEmail
+from comms.updates import messages
+from comms.updates.models import KINDS, Delivery, Update
+from comms.updates.schedule import NextSlot, plan_next
+
+TRIGGERS = ("manual", "schedule", "resolve")
+SAMPLE_CONTACT = ("Sam Taylor", "sam.taylor@client.example", ("Example Client Ltd",))
+
+
+class UpdateProblem(Exception):
+    """The update cannot be published or changed as asked; the message says why, for the UI."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the next update would be: its number, kind, and the slot after it."""
+
+    number: int
+    kind: str
+    repeats_previous: bool
+    next_slot: NextSlot
+
+
+def latest(db: Session, incident: Incident) -> Update | None:
+    """The incident's most recent update."""
+    query = select(Update).where(Update.incident_id == incident.id)
+    return db.scalar(query.order_by(Update.number.desc()).limit(1))
+
+
+def recipients(db: Session, incident: Incident, settings: Settings) -> list[Contact]:
+    """Everyone the next update goes to."""
+    return [c for c in contact_list(db, incident, settings) if not c.excluded]
+
+
+def plan(
+    db: Session,
+    incident: Incident,
+    *,
+    message: str,
+    kind: str | None,
+    now: datetime,
+    settings: Settings,
+) -> Plan:
+    """Work out the kind, number and next slot of an update sent now with this text."""
+    previous = latest(db, incident)
+    if kind == "resolved":
+        slot = NextSlot(None, False)
+    else:
+        slot = plan_next(now, incident.severity, settings.schedule, settings.web.tz)
+    if kind is None:
+        kind = "initial" if previous is None else "overnight" if slot.overnight else "update"
+    if kind not in KINDS:
+        raise UpdateProblem(f"There is no kind of update called {kind!r}.")
+    repeats = previous is not None and previous.message.strip() == message.strip()
+    return Plan(previous.number + 1 if previous else 1, kind, repeats, slot)
+
+
+def _check_text(incident: Incident, message: str, trigger: str) -> str:
+    text = (message or "").strip()
+    if not text:
+        raise UpdateProblem("Write the status text first: the update would be empty.")
+    if not incident.is_open and trigger != "resolve":
+        raise UpdateProblem(f"{incident.reference} is resolved: no more updates go out.")
+    if trigger not in TRIGGERS:
+        raise UpdateProblem(
+            f"An update is sent manually, by schedule or on resolve, not {trigger}."
+        )
+    return text
+
+
+def lock(db: Session, incident: Incident) -> None:
+    """Hold the incident's row until commit, so two publishers cannot race (PostgreSQL)."""
+    db.execute(select(Incident.id).where(Incident.id == incident.id).with_for_update())
+
+
+def publish(
+    db: Session,
+    incident: Incident,
+    *,
+    message: str,
+    kind: str | None = None,
+    trigger: str = "manual",
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> Update:
+    """Write an update and one pending delivery per contact; every message renders first."""
+    text = _check_text(incident, message, trigger)
+    lock(db, incident)
+    contacts = recipients(db, incident, settings)
+    if not contacts:
+        raise UpdateProblem(f"{incident.reference} has no contacts yet: add some first.")
+    planned = plan(db, incident, message=text, kind=kind, now=now, settings=settings)
+    new = Update(
+        incident_id=incident.id,
+        number=planned.number,
+        kind=planned.kind,
+        message=text,
+        repeats_previous=planned.repeats_previous,
+        next_update_at=planned.next_slot.due_at,
+        trigger=trigger,
+        created_at=now,
+        created_by=by,
+        send_problem="",
+    )
+    rows = _delivery_rows(db, incident, new, contacts, settings)
+    db.add(new)
+    db.flush()
+    db.execute(insert(Delivery), [{**row, "update_id": new.id} for row in rows])
+    superseded = _supersede_older(db, incident, new)
+    incident.current_message = text
+    if trigger != "resolve":
+        incident.next_update_due_at = planned.next_slot.due_at
+    db.flush()
+    _record_published(db, incident, new, len(rows), superseded, by=by, now=now, settings=settings)
+    return new
+
+
+def _delivery_rows(
+    db: Session, incident: Incident, new: Update, contacts: list[Contact], settings: Settings
+) -> list[dict]:
+    """Render every contact's message (TemplateProblem stops it all) and make their rows."""
+    renderer = EmailRenderer(settings)
+    threads = _first_message_ids(db, incident)
+    rows = []
+    for contact in contacts:
+        row = {
+            "email": contact.email,
+            "name": contact.name or "",
+            "organizations": list(contact.organizations),
+            "state": "pending",
+            "message_id": messages.delivery_message_id(
+                settings, incident, new.number, contact.email
+            ),
+            "in_reply_to": threads.get(contact.email.lower(), ""),
+            "attempts": 0,
+            "smtp_reply": "",
+            "claimed_by": "",
+            "uncertain_resent": False,
+        }
+        messages.render(renderer, incident, new, Delivery(**row))
+        try:
+            messages.check_address(row["name"], row["email"])
+        except ValueError as error:
+            row.update(state="failed", smtp_reply=f"not sent: {error}")
+        rows.append(row)
+    return rows
+
+
+def _first_message_ids(db: Session, incident: Incident) -> dict[str, str]:
+    """Each contact's Message-ID of the first update, to thread later updates to it."""
+    first = select(Update.id).where(Update.incident_id == incident.id, Update.number == 1)
+    found = db.execute(
+        select(Delivery.email, Delivery.message_id).where(
+            Delivery.update_id == first.scalar_subquery()
+        )
+    )
+    return {email.lower(): message_id for email, message_id in found}
+
+
+def _supersede_older(db: Session, incident: Incident, new: Update) -> int:
+    """Older deliveries still waiting are replaced by this update: no backlog of stale news."""
+    older = select(Update.id).where(Update.incident_id == incident.id, Update.id != new.id)
+    result = db.execute(
+        update(Delivery)
+        .where(Delivery.update_id.in_(older), Delivery.state.in_(("pending", "retrying")))
+        .values(state="superseded", smtp_reply=f"superseded by update {new.number}")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _record_published(
+    db: Session,
+    incident: Incident,
+    new: Update,
+    count: int,
+    superseded: int,
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    renderer = EmailRenderer(settings)
+    after = (
+        f"; next automatic update {renderer.localtime(new.next_update_at)}"
+        if new.next_update_at
+        else ""
+    )
+    dropped = f"; {superseded} unsent older deliveries superseded" if superseded else ""
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="update_published",
+        summary=f"Update {new.number} ({new.kind}, {new.trigger}) to {count} contacts"
+        f"{after}{dropped}",
+        now=now,
+        details={
+            "update": new.number,
+            "kind": new.kind,
+            "trigger": new.trigger,
+            "recipients": count,
+            "repeats_previous": new.repeats_previous,
+            "next_update_at": messages.when(new.next_update_at),
+        },
+    )
+
+
+def preview(
+    db: Session,
+    incident: Incident,
+    *,
+    message: str,
+    email: str,
+    settings: Settings,
+    now: datetime,
+) -> tuple[RenderedEmail, dict[str, str]]:
+    """The exact e-mail the chosen contact would receive if this text went out now."""
+    text = (message or "").strip() or incident.current_message or "(no status text yet)"
+    contact = _chosen(recipients(db, incident, settings), email)
+    planned = plan(db, incident, message=text, kind=None, now=now, settings=settings)
+    draft = Update(
+        number=planned.number,
+        kind=planned.kind,
+        message=text,
+        repeats_previous=planned.repeats_previous,
+        next_update_at=planned.next_slot.due_at,
+        created_at=now,
+    )
+    name, address, organizations = contact
+    delivery = Delivery(
+        email=address,
+        name=name,
+        organizations=list(organizations),
+        message_id=messages.delivery_message_id(settings, incident, planned.number, address),
+        in_reply_to=_first_message_ids(db, incident).get(address.lower(), ""),
+    )
+    renderer = EmailRenderer(settings)
+    built = messages.build(renderer, settings, incident, draft, delivery)
+    return messages.render(renderer, incident, draft, delivery), messages.shown_headers(built)
+
+
+def _chosen(contacts: list[Contact], email: str) -> tuple[str, str, tuple[str, ...]]:
+    """The contact with this address, the first contact, or a sample when there are none."""
+    wanted = (email or "").strip().lower()
+    for contact in contacts:
+        if not wanted or contact.email.lower() == wanted:
+            return contact.name or "", contact.email, tuple(contact.organizations)
+    if wanted:
+        raise UpdateProblem(f"{email} is not on the contact list of this incident.")
+    return SAMPLE_CONTACT
+
+
+def save_status_text(
+    db: Session, incident: Incident, *, message: str, by: str, now: datetime
+) -> None:
+    """Keep the text for the next scheduled update without sending anything now."""
+    text = _check_text(incident, message, "manual")
+    if text == incident.current_message:
+        return
+    incident.current_message = text
+    db.flush()
+    record(
+        db,
+        incident,
+        actor=by,
+        kind="status_text_saved",
+        summary="Saved the status text for the next update",
+        now=now,
+        details={"message": text},
+    )

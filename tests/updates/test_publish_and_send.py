@@ -1,0 +1,211 @@
+"""Publishing writes one delivery per contact; the sender delivers each exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from comms.incidents.models import TimelineEvent
+from comms.updates.models import Delivery, Update
+from comms.updates.sender import send_pending
+from comms.updates.service import UpdateProblem, preview, publish
+from tests.updates.conftest import contact_address, received_by
+
+BY = "manager@agency.test"
+
+
+def states(db_session, update: Update) -> dict[str, str]:
+    db_session.expire_all()
+    rows = db_session.scalars(select(Delivery).where(Delivery.update_id == update.id))
+    return {row.email: row.state for row in rows}
+
+
+def test_each_contact_gets_their_own_threaded_message(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=3)
+    first = publish(
+        db_session, incident, message="Sites are slow.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    assert first.kind == "initial" and incident.current_message == "Sites are slow."
+    assert incident.next_update_due_at == clock.now() + timedelta(hours=1)
+
+    report = send_pending(sessions, settings, clock=clock)
+    assert report.sent == 3 and catcher.sessions == 1
+    clock.advance(minutes=20)
+    second = publish(
+        db_session, incident, message="Sites are slow.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    assert second.kind == "update" and second.repeats_previous
+    send_pending(sessions, settings, clock=clock)
+
+    assert received_by(catcher) == {contact_address(n): 2 for n in (1, 2, 3)}
+    by_address = {}
+    for caught in catcher.messages:
+        by_address.setdefault(caught.rcpt_tos[0], []).append(caught)
+    for n in (1, 2, 3):
+        initial, update = by_address[contact_address(n)]
+        assert str(initial.message["To"]) == f"Contact {n} <{contact_address(n)}>"
+        assert initial.message["Cc"] is None and initial.message["Bcc"] is None
+        assert str(initial.message["Reply-To"]) == settings.smtp.reply_to
+        assert settings.smtp.from_address.split("<")[1].rstrip(">") in str(initial.message["From"])
+        assert (
+            initial.message["Date"]
+            and str(initial.message["X-Incident-Reference"]) == incident.reference
+        )
+        assert str(update.message["In-Reply-To"]) == str(initial.message["Message-ID"])
+        assert str(update.message["References"]) == str(initial.message["Message-ID"])
+        assert initial.message["Message-ID"] != update.message["Message-ID"]
+        assert (
+            f"Dear Contact {n}," in update.text and "no change since our last update" in update.text
+        )
+        others = [contact_address(m) for m in (1, 2, 3) if m != n]
+        assert not any(
+            other.encode() in caught.raw for caught in (initial, update) for other in others
+        )
+
+
+def test_message_ids_are_stable_per_update_and_contact(db_session, settings, clock, make_incident):
+    incident = make_incident(contacts=2)
+    update = publish(
+        db_session, incident, message="Text", by=BY, now=clock.now(), settings=settings
+    )
+    rows = sorted(update.deliveries, key=lambda d: d.email)
+    _, headers = preview(
+        db_session,
+        incident,
+        message="Text",
+        email=rows[0].email,
+        settings=settings,
+        now=clock.now(),
+    )
+    assert len({row.message_id for row in rows}) == 2
+    assert headers["Message-ID"] != rows[0].message_id  # the preview is of the next update
+    assert "@example.com>" in rows[0].message_id and "contact" not in rows[0].message_id
+
+
+def test_451_is_retried_later_and_550_fails_for_good(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=3)
+    update = publish(
+        db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    catcher.fail_next(451, stage="rcpt")
+    catcher.fail_next(550, stage="rcpt")
+    report = send_pending(sessions, settings, clock=clock)
+    assert (report.retrying, report.failed, report.sent) == (1, 1, 1)
+    assert sorted(states(db_session, update).values()) == ["failed", "retrying", "sent"]
+
+    assert send_pending(sessions, settings, clock=clock).attempted == 0  # not yet due
+    clock.advance(minutes=2)
+    assert send_pending(sessions, settings, clock=clock).sent == 1
+    assert sorted(states(db_session, update).values()) == ["failed", "sent", "sent"]
+    failed = db_session.scalar(select(Delivery).where(Delivery.state == "failed"))
+    assert failed.smtp_reply.startswith("550") and len(catcher.messages) == 2
+    clock.advance(hours=1)
+    assert send_pending(sessions, settings, clock=clock).attempted == 0
+
+
+def test_a_hanging_server_makes_an_hourly_update_uncertain_and_not_resent(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=2)
+    update = publish(
+        db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    catcher.hang_after_data()
+    report = send_pending(sessions, settings, clock=clock)
+    assert (report.uncertain, report.sent) == (1, 1)
+    clock.advance(hours=1)
+    assert send_pending(sessions, settings, clock=clock).attempted == 0
+    assert received_by(catcher) == {contact_address(1): 1, contact_address(2): 1}
+    assert sorted(states(db_session, update).values()) == ["sent", "uncertain"]
+
+
+def test_mail_server_down_keeps_deliveries_pending_and_says_why(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=2)
+    update = publish(
+        db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    catcher.stop()
+    report = send_pending(sessions, settings, clock=clock)
+    assert report.returned == 2 and "cannot be reached" in report.problem
+    assert set(states(db_session, update).values()) == {"pending"}
+    db_session.refresh(update)
+    assert "cannot be reached" in update.send_problem
+    send_pending(sessions, settings, clock=clock)  # still down: said once on the timeline
+    held = db_session.scalars(select(TimelineEvent).filter_by(kind="update_held_up")).all()
+    assert len(held) == 1
+
+    catcher.start()
+    assert send_pending(sessions, settings, clock=clock).sent == 2
+    db_session.refresh(update)
+    assert update.send_problem == ""
+
+
+def test_a_new_update_supersedes_the_unsent_older_one(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=2)
+    old = publish(db_session, incident, message="One.", by=BY, now=clock.now(), settings=settings)
+    db_session.commit()
+    catcher.fail_next(451, count=2)
+    send_pending(sessions, settings, clock=clock)
+    new = publish(db_session, incident, message="Two.", by=BY, now=clock.now(), settings=settings)
+    db_session.commit()
+    clock.advance(minutes=5)
+    assert send_pending(sessions, settings, clock=clock).sent == 2
+    assert set(states(db_session, old).values()) == {"superseded"}
+    assert set(states(db_session, new).values()) == {"sent"}
+
+
+def test_publish_refuses_empty_text_and_no_contacts(db_session, settings, clock, make_incident):
+    incident = make_incident(contacts=0)
+    with pytest.raises(UpdateProblem, match="Write the status text"):
+        publish(db_session, incident, message="  ", by=BY, now=clock.now(), settings=settings)
+    with pytest.raises(UpdateProblem, match="no contacts"):
+        publish(db_session, incident, message="Hi", by=BY, now=clock.now(), settings=settings)
+
+
+def test_preview_is_the_contacts_exact_email(db_session, settings, clock, make_incident):
+    incident = make_incident(contacts=2)
+    rendered, headers = preview(
+        db_session,
+        incident,
+        message="Databases are moving.",
+        email=contact_address(2),
+        settings=settings,
+        now=clock.now(),
+    )
+    assert "Dear Contact 2," in rendered.text and "Dear Contact 2," in rendered.html
+    assert "Databases are moving." in rendered.html
+    assert headers["To"] == f"Contact 2 <{contact_address(2)}>"
+    assert headers["X-Incident-Reference"] == incident.reference
+    assert {
+        "From",
+        "Reply-To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+    } <= set(headers)
+    with pytest.raises(UpdateProblem, match="not on the contact list"):
+        preview(
+            db_session,
+            incident,
+            message="x",
+            email="stranger@else.example",
+            settings=settings,
+            now=clock.now(),
+        )
