@@ -33,6 +33,7 @@ __all__ = [
     "RefreshResult",
     "add_contact",
     "add_organizations",
+    "add_organizations_by_id",
     "add_organizations_by_tag",
     "add_requester",
     "affected_organizations",
@@ -109,6 +110,28 @@ def add_organizations_by_tag(
     return add_organizations(
         db, incident, orgs, how=f"tag {tag}", by=by, now=now, settings=settings
     )
+
+
+def add_organizations_by_id(
+    db: Session,
+    gateway: Gateway,
+    incident: Incident,
+    organization_ids: Sequence[int],
+    *,
+    how: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> list[AffectedOrganization]:
+    """Add organisations chosen by id; LookupError, and nothing added, if one is unknown."""
+    wanted = list(dict.fromkeys(int(i) for i in organization_ids))
+    if not wanted:
+        raise ValueError("Choose at least one organisation.")
+    found = gateway.organizations(wanted)
+    unknown = sorted(set(wanted) - {o.id for o in found})
+    if unknown:
+        raise LookupError(f"Zendesk has no organisation {', '.join(map(str, unknown))}.")
+    return add_organizations(db, incident, found, how=how, by=by, now=now, settings=settings)
 
 
 def remove_organization(

@@ -1,5 +1,211 @@
-"""The JSON API for an incident's contacts."""
+"""The JSON API for an incident's affected organisations and contacts."""
 
 from __future__ import annotations
 
-from comms.web.api import bp  # noqa: F401  (routes are added to the API blueprint)
+from typing import Any
+
+from flask import Response, request
+
+from comms.contacts import service
+from comms.contacts.models import AffectedOrganization
+from comms.contacts.rules import Contact, how_added, is_priority
+from comms.incidents import service as incidents
+from comms.incidents.models import Incident
+from comms.web.api import ApiError, bp, json_body
+from comms.web.context import actor, db, gateway, now, settings
+from comms.zendesk import ZendeskError
+
+BASE = "/incidents/<ref>"
+
+
+def _incident(ref: str, *, change: bool = False) -> Incident:
+    """Find the incident (404 JSON); to change its contacts, it must still be open."""
+    incident = incidents.get(db(), ref)
+    if incident is None:
+        text = ref.strip().upper()
+        name = f"INC-{text}" if text.isdigit() else ref
+        raise ApiError(404, "not_found", f"There is no incident {name}.")
+    if change and not incident.is_open:
+        raise ApiError(
+            409, "resolved", f"{incident.reference} is resolved: its contacts no longer change."
+        )
+    return incident
+
+
+def _unavailable(error: ZendeskError) -> ApiError:
+    return ApiError(502, "zendesk_unavailable", str(error))
+
+
+def contact_json(contact: Contact) -> dict[str, Any]:
+    """One contact as JSON."""
+    return {
+        "email": contact.email,
+        "name": contact.name,
+        "organizations": list(contact.organizations),
+        "reasons": list(contact.reasons),
+        "senior": contact.senior,
+        "priority": contact.priority,
+        "excluded": contact.excluded,
+    }
+
+
+def _organization_json(org: AffectedOrganization, people: dict[int, int]) -> dict[str, Any]:
+    read = org.people_read_at
+    return {
+        "id": org.organization_id,
+        "name": org.name,
+        "tags": list(org.tags or ()),
+        "priority": is_priority(org, settings().contacts),
+        "added": how_added(org),
+        "added_how": org.added_how,
+        "added_by": org.added_by,
+        "added_at": org.added_at.isoformat(),
+        "people": people.get(org.organization_id, 0) if read else None,
+        "people_read_at": read.isoformat() if read else None,
+    }
+
+
+def _organizations(incident: Incident, orgs: list[AffectedOrganization]) -> list[dict[str, Any]]:
+    people = service.people_counts(db(), incident)
+    return [_organization_json(org, people) for org in orgs]
+
+
+def _contacts_json(incident: Incident, contacts: list[Contact]) -> dict[str, Any]:
+    refreshed = incident.contacts_refreshed_at
+    return {
+        "incident": incident.reference,
+        "count": sum(1 for c in contacts if not c.excluded),
+        "refreshed_at": refreshed.isoformat() if refreshed else None,
+        "refresh_error": incident.contacts_refresh_error or None,
+        "contacts": [contact_json(c) for c in contacts],
+    }
+
+
+@bp.get(f"{BASE}/organizations")
+def list_organizations(ref: str):
+    """List the affected organisations, priority clients first."""
+    incident = _incident(ref)
+    orgs = service.affected_organizations(db(), incident, settings())
+    return {"organizations": _organizations(incident, orgs)}
+
+
+@bp.post(f"{BASE}/organizations")
+def add_organizations(ref: str):
+    """Add organisations by id (`organization_ids`) or every one with a tag (`tag`)."""
+    incident = _incident(ref, change=True)
+    body = json_body()
+    ids, tag = body.get("organization_ids"), body.get("tag")
+    kwargs = {"by": actor(), "now": now(), "settings": settings()}
+    try:
+        if isinstance(tag, str) and tag.strip() and ids is None:
+            added = service.add_organizations_by_tag(db(), gateway(), incident, tag, **kwargs)
+        elif isinstance(ids, list) and ids and all(isinstance(i, int) for i in ids) and not tag:
+            added = service.add_organizations_by_id(
+                db(), gateway(), incident, ids, how="by id", **kwargs
+            )
+        else:
+            raise ApiError(
+                400,
+                "bad_request",
+                'Send {"organization_ids": [id, ...]} or {"tag": "..."}, not both.',
+            )
+    except ZendeskError as error:
+        raise _unavailable(error) from error
+    except LookupError as error:
+        raise ApiError(422, "unknown_organization", str(error)) from error
+    db().commit()
+    orgs = service.affected_organizations(db(), incident, settings())
+    return {
+        "added": _organizations(incident, added),
+        "organizations": _organizations(incident, orgs),
+    }, 201 if added else 200
+
+
+@bp.delete(f"{BASE}/organizations/<int:organization_id>")
+def remove_organization(ref: str, organization_id: int):
+    """Remove an affected organisation and its people."""
+    incident = _incident(ref, change=True)
+    try:
+        service.remove_organization(db(), incident, organization_id, by=actor(), now=now())
+    except LookupError as error:
+        raise ApiError(404, "not_found", str(error)) from error
+    db().commit()
+    return {"removed": organization_id}
+
+
+@bp.get(f"{BASE}/contacts")
+def list_contacts(ref: str):
+    """List who receives the next update (`?format=csv` for CSV, `?excluded=1` to add those)."""
+    incident = _incident(ref)
+    if request.args.get("format") == "csv":
+        body = service.to_csv(service.contact_list(db(), incident, settings()))
+        disposition = f'attachment; filename="{incident.reference}-contacts.csv"'
+        return Response(body, mimetype="text/csv", headers={"Content-Disposition": disposition})
+    if request.args.get("excluded") in ("1", "true"):
+        return _contacts_json(incident, service.contact_rows(db(), incident, settings()))
+    return _contacts_json(incident, service.contact_list(db(), incident, settings()))
+
+
+@bp.post(f"{BASE}/contacts/refresh")
+def refresh_contacts(ref: str):
+    """Re-read the affected organisations' people from Zendesk and answer the new list."""
+    incident = _incident(ref)
+    result = service.refresh(db(), gateway(), incident, settings(), now=now(), by=actor())
+    db().commit()
+    if not result.ok:
+        raise ApiError(502, "zendesk_unavailable", result.error)
+    answer = _contacts_json(incident, service.contact_list(db(), incident, settings()))
+    answer["refresh"] = {
+        "organizations": result.organizations,
+        "people": result.people,
+        "missing": list(result.missing),
+        "requests": result.requests,
+    }
+    return answer
+
+
+@bp.post(f"{BASE}/contacts")
+def add_contact(ref: str):
+    """Add an address by hand: {"email", "name"}."""
+    incident = _incident(ref, change=True)
+    body = json_body()
+    email, name = body.get("email"), body.get("name") or ""
+    if not isinstance(email, str) or not isinstance(name, str):
+        raise ApiError(400, "bad_request", 'Send {"email": "...", "name": "..."}.')
+    try:
+        service.add_contact(db(), incident, email=email, name=name, by=actor(), now=now())
+    except ValueError as error:
+        raise ApiError(400, "invalid_email", str(error)) from error
+    db().commit()
+    return _one(incident, email), 201
+
+
+@bp.delete(f"{BASE}/contacts/<path:email>")
+def exclude_contact(ref: str, email: str):
+    """Exclude an address from the list (it stays excluded until included again)."""
+    incident = _incident(ref, change=True)
+    try:
+        service.exclude_contact(db(), incident, email=email, by=actor(), now=now())
+    except ValueError as error:
+        raise ApiError(400, "invalid_email", str(error)) from error
+    db().commit()
+    return {"email": email.strip(), "excluded": True}
+
+
+@bp.post(f"{BASE}/contacts/<path:email>/include")
+def include_contact(ref: str, email: str):
+    """Put an excluded address back on the list."""
+    incident = _incident(ref, change=True)
+    try:
+        service.include_contact(db(), incident, email=email, by=actor(), now=now())
+    except ValueError as error:
+        raise ApiError(400, "invalid_email", str(error)) from error
+    db().commit()
+    return {"email": email.strip(), "excluded": False}
+
+
+def _one(incident: Incident, email: str) -> dict[str, Any]:
+    """Answer the contact as it now stands on the list."""
+    key = email.strip().lower()
+    rows = service.contact_rows(db(), incident, settings())
+    return contact_json(next(c for c in rows if c.email.lower() == key))

@@ -2,13 +2,261 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections import Counter
+from functools import partial
+from typing import Any
 
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, request, url_for
+
+from comms.contacts import service
+from comms.contacts.jobs import RefreshJob, RefreshJobs
+from comms.contacts.rules import how_added, is_priority, seniors_included
+from comms.incidents import service as incidents
 from comms.incidents.models import Incident
+from comms.web.context import actor, clock, db, gateway, now, services, settings
+from comms.zendesk import ZendeskError
 
 bp = Blueprint("contacts", __name__, url_prefix="/incidents/<ref>/contacts")
+# How long a refresh may take before the page is shown and polls for the rest.
+WAIT_SECONDS = 3.0
+KEPT_FIELDS = ("org_q", "tag", "email", "name")
 
 
-def panel(incident: Incident) -> dict:
+def panel(incident: Incident) -> dict[str, Any]:
     """What the incident page needs to show the contacts section."""
-    return {}
+    cfg = settings()
+    rows = service.contact_rows(db(), incident, cfg)
+    included = Counter(name for c in rows if not c.excluded for name in c.organizations)
+    people = service.people_counts(db(), incident)
+    jobs: RefreshJobs | None = services().get("contact_refresh_jobs")
+    job = jobs.get(incident.id) if jobs else None
+    return {
+        "contacts_orgs": [
+            {
+                "org": org,
+                "how": how_added(org),
+                "priority": is_priority(org, cfg.contacts),
+                "contacts": included[org.name],
+                "people": people.get(org.organization_id, 0),
+            }
+            for org in service.affected_organizations(db(), incident, cfg)
+        ],
+        "contacts_rows": rows,
+        "contacts_included": sum(1 for c in rows if not c.excluded),
+        "contacts_seniors_included": seniors_included(incident.severity, cfg.contacts),
+        "contacts_config": cfg.contacts,
+        "contacts_job": job.as_json() if job and not job.finished.is_set() else None,
+        "contacts_form": {key: request.args.get(key, "") for key in KEPT_FIELDS},
+    }
+
+
+def _incident(ref: str, *, change: bool = False) -> Incident:
+    """Find the incident (404); to change it, it must still be open."""
+    incident = incidents.get(db(), ref)
+    if incident is None:
+        abort(404)
+    if change and not incident.is_open:
+        flash(f"{incident.reference} is resolved: its contacts no longer change.", "error")
+        abort(_back(incident))
+    return incident
+
+
+def _back(incident: Incident, **kept: str) -> Response:
+    """Go back to the incident page's contacts section, keeping what the user typed."""
+    kept = {key: value for key, value in kept.items() if value}
+    return redirect(url_for("incidents.show", ref=incident.reference, _anchor="contacts", **kept))
+
+
+def _jobs() -> RefreshJobs:
+    """The app's background refreshes; each makes its own gateway like the shared one."""
+    found = services().get("contact_refresh_jobs")
+    if found is None:
+        shared = gateway()
+        made = RefreshJobs(
+            services()["sessionmaker"], partial(type(shared), shared.settings), settings(), clock()
+        )
+        found = services().setdefault("contact_refresh_jobs", made)
+    return found
+
+
+def _start_refresh(incident: Incident) -> RefreshJob:
+    return _jobs().start(incident.id, by=actor())
+
+
+def _flash_result(job: RefreshJob) -> None:
+    result = job.result
+    if result is None:
+        flash(f"Reading the contacts from Zendesk: {job.done} of {job.total} organisations…")
+    elif result.ok:
+        gone = f" No longer in Zendesk: {', '.join(result.missing)}." if result.missing else ""
+        flash(
+            f"Contacts refreshed: {result.contacts} contacts from "
+            f"{result.organizations} organisations.{gone}",
+            "success",
+        )
+    else:
+        flash(f"Could not refresh the contacts; the last list is kept. {result.error}", "error")
+
+
+@bp.get("/organizations/search")
+def search_organizations(ref: str):
+    """Find Zendesk organisations by the start of their name (for search-as-you-type)."""
+    incident = _incident(ref)
+    try:
+        found = gateway().search_organizations(request.args.get("q", ""))
+    except ZendeskError as error:
+        return jsonify(error="zendesk_unavailable", message=str(error)), 502
+    affected = {
+        o.organization_id for o in service.affected_organizations(db(), incident, settings())
+    }
+    priority_tags = set(settings().contacts.priority_org_tags)
+    return jsonify(
+        organizations=[
+            {
+                "id": o.id,
+                "name": o.name,
+                "tags": list(o.tags),
+                "priority": bool(priority_tags & set(o.tags)),
+                "affected": o.id in affected,
+            }
+            for o in found
+        ]
+    )
+
+
+@bp.post("/organizations")
+def add_organization(ref: str):
+    """Add an organisation chosen in the name search, then read its people."""
+    incident = _incident(ref, change=True)
+    raw = request.form.get("organization_id", "")
+    if not raw.isdigit():
+        flash("Choose an organisation from the search results.", "error")
+        return _back(incident, org_q=request.form.get("org_q", ""))
+    try:
+        added = service.add_organizations_by_id(
+            db(),
+            gateway(),
+            incident,
+            [int(raw)],
+            how="by name",
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
+    except (ZendeskError, LookupError) as error:
+        flash(str(error), "error")
+        return _back(incident, org_q=request.form.get("org_q", ""))
+    db().commit()
+    return _added(incident, added)
+
+
+@bp.post("/organizations/tag")
+def add_by_tag(ref: str):
+    """Add every organisation carrying a tag, then read their people."""
+    incident = _incident(ref, change=True)
+    tag = request.form.get("tag", "").strip()
+    try:
+        added = service.add_organizations_by_tag(
+            db(), gateway(), incident, tag, by=actor(), now=now(), settings=settings()
+        )
+    except (ZendeskError, ValueError) as error:
+        flash(str(error), "error")
+        return _back(incident, tag=tag)
+    db().commit()
+    if not added:
+        flash(f"No organisation with the tag “{tag}” that is not already affected.", "error")
+        return _back(incident, tag=tag)
+    return _added(incident, added)
+
+
+def _added(incident: Incident, added: list) -> Response:
+    names = ", ".join(o.name for o in added[:5]) + (" …" if len(added) > 5 else "")
+    flash(f"Added {len(added)} affected organisation(s): {names}. Reading their people…", "success")
+    _start_refresh(incident)
+    return _back(incident)
+
+
+@bp.post("/organizations/<int:organization_id>/remove")
+def remove_organization(ref: str, organization_id: int):
+    """Remove an affected organisation and its people from the list."""
+    incident = _incident(ref, change=True)
+    try:
+        service.remove_organization(db(), incident, organization_id, by=actor(), now=now())
+    except LookupError as error:
+        flash(str(error), "error")
+        return _back(incident)
+    db().commit()
+    flash("Organisation removed from the affected ones.", "success")
+    return _back(incident)
+
+
+@bp.post("/refresh")
+def refresh(ref: str):
+    """Re-read the contacts from Zendesk; long refreshes carry on in the background."""
+    incident = _incident(ref)
+    job = _start_refresh(incident)
+    job.finished.wait(WAIT_SECONDS)
+    _flash_result(job)
+    return _back(incident)
+
+
+@bp.get("/refresh")
+def refresh_progress(ref: str):
+    """Tell the page how far the background refresh has got."""
+    incident = _incident(ref)
+    jobs: RefreshJobs | None = services().get("contact_refresh_jobs")
+    job = jobs.get(incident.id) if jobs else None
+    return jsonify(job.as_json() if job else {"running": False})
+
+
+@bp.post("/add")
+def add_contact(ref: str):
+    """Add an address by hand."""
+    incident = _incident(ref, change=True)
+    email, name = request.form.get("email", ""), request.form.get("name", "")
+    try:
+        service.add_contact(db(), incident, email=email, name=name, by=actor(), now=now())
+    except ValueError as error:
+        flash(str(error), "error")
+        return _back(incident, email=email, name=name)
+    db().commit()
+    flash(f"Added {email.strip()} to the contacts.", "success")
+    return _back(incident)
+
+
+@bp.post("/exclude")
+def exclude(ref: str):
+    """Keep an address off the list until it is included again."""
+    return _override(ref, service.exclude_contact, "Excluded {} from the contacts.")
+
+
+@bp.post("/include")
+def include(ref: str):
+    """Put an excluded address back on the list."""
+    return _override(ref, service.include_contact, "Included {} again.")
+
+
+def _override(ref: str, action: Any, message: str) -> Response:
+    incident = _incident(ref, change=True)
+    email = request.form.get("email", "")
+    try:
+        action(db(), incident, email=email, by=actor(), now=now())
+    except ValueError as error:
+        flash(str(error), "error")
+        return _back(incident)
+    db().commit()
+    flash(message.format(email.strip()), "success")
+    return _back(incident)
+
+
+@bp.get("/contacts.csv")
+def csv(ref: str):
+    """Download the contact list as CSV."""
+    incident = _incident(ref)
+    body = service.to_csv(service.contact_list(db(), incident, settings()))
+    filename = f"{incident.reference}-contacts.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,134 @@
+"""The contacts section of the incident page, through the test client, as a comms manager would."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import pytest
+
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def incident(make_incident):
+    return make_incident("major")
+
+
+def page_of(client, incident) -> str:
+    return client.get(f"/incidents/{incident.reference}").get_data(as_text=True)
+
+
+def post(client, incident, path: str, **form) -> str:
+    """Post a form of the contacts section and follow the redirect back to the page."""
+    token = csrf_token(page_of(client, incident))
+    url = f"/incidents/{incident.reference}/contacts/{path}"
+    response = client.post(url, data={"csrf_token": token, **form}, follow_redirects=True)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
+def wait_for_refresh(client, incident) -> None:
+    url = f"/incidents/{incident.reference}/contacts/refresh"
+    deadline = time.monotonic() + 10
+    while client.get(url).get_json()["running"]:
+        assert time.monotonic() < deadline, "the background refresh did not finish"
+        time.sleep(0.05)
+
+
+def test_manager_adds_by_tag_refreshes_excludes_and_downloads(login, incident, clients):
+    client = login("manager")
+    page = post(client, incident, "organizations/tag", tag="platform_wp")
+    assert "Added 2 affected organisation(s): Acme, Bravo" in page
+    wait_for_refresh(client, incident)
+    page = post(client, incident, "refresh")
+    assert "Contacts refreshed: 5 contacts from 2 organisations." in page
+    assert "tag platform_wp" in page and "priority client" in page
+    assert "senior stakeholder of Acme" in page
+    assert "regular contact of Acme; regular contact of Bravo" in page
+    assert "Last read from Zendesk" in page and "0 min ago" in page
+    page = post(client, incident, "exclude", email="bob@bravo.example")
+    assert "Excluded bob@bravo.example from the contacts." in page
+    assert "excluded by hand by manager@agency.test" in page and ">Include<" in page
+    response = client.get(f"/incidents/{incident.reference}/contacts/contacts.csv")
+    assert response.headers["Content-Disposition"].endswith(
+        f'filename="{incident.reference}-contacts.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert [r[1] for r in rows[1:]] == [
+        "ann@acme.example",
+        "boss@acme.example",
+        "Pat@Both.example",
+        "reggie@acme.example",
+    ]
+    page = post(client, incident, "include", email="bob@bravo.example")
+    assert "Included bob@bravo.example again." in page
+
+
+def test_search_as_you_type_then_add_by_name(login, incident, clients):
+    client = login("manager")
+    found = client.get(f"/incidents/{incident.reference}/contacts/organizations/search?q=Ac")
+    assert found.get_json()["organizations"] == [
+        {
+            "id": clients.acme,
+            "name": "Acme",
+            "tags": ["platform_wp", "priority_client"],
+            "priority": True,
+            "affected": False,
+        }
+    ]
+    page = post(client, incident, "organizations", organization_id=str(clients.acme))
+    assert "Added 1 affected organisation(s): Acme" in page
+    assert "by name, by manager@agency.test" in page
+    wait_for_refresh(client, incident)
+    found = client.get(f"/incidents/{incident.reference}/contacts/organizations/search?q=Ac")
+    assert found.get_json()["organizations"][0]["affected"] is True
+    page = post(client, incident, f"organizations/{clients.acme}/remove")
+    assert "Organisation removed" in page and "No affected organisations yet." in page
+
+
+def test_a_bad_address_is_refused_and_the_input_kept(login, incident):
+    client = login("manager")
+    page = post(client, incident, "add", email="ann at acme", name="Ann")
+    assert "“ann at acme” is not an e-mail address" in page
+    assert 'value="ann at acme"' in page and 'value="Ann"' in page
+    page = post(client, incident, "add", email="ann@acme.example", name="Ann")
+    assert "added by hand by manager@agency.test" in page
+
+
+def test_zendesk_outage_is_flashed_and_the_list_kept(login, incident, clients, sandbox):
+    client = login("manager")
+    post(client, incident, "organizations/tag", tag="platform_wp")
+    wait_for_refresh(client, incident)
+    sandbox.fail_next(".*", count=1000, status=503)
+    page = post(client, incident, "organizations/tag", tag="platform_drupal")
+    assert "keeps failing (HTTP 503)" in page and 'value="platform_drupal"' in page
+    page = post(client, incident, "refresh")
+    assert "Could not refresh the contacts; the last list is kept." in page
+    assert "The last refresh failed: Zendesk at http://127.0.0.1:" in page
+    assert "senior stakeholder of Acme" in page and "Charlie" not in page
+
+
+def test_viewers_see_but_cannot_change(login, incident, clients):
+    manager = login("manager")
+    post(manager, incident, "organizations/tag", tag="platform_wp")
+    wait_for_refresh(manager, incident)
+    viewer = login("viewer")
+    page = page_of(viewer, incident)
+    assert (
+        "senior stakeholder of Acme" in page
+        and "Add by tag" not in page
+        and ">Exclude<" not in page
+    )
+    token = csrf_token(page)
+    for path, form in [
+        ("organizations/tag", {"tag": "x"}),
+        ("refresh", {}),
+        ("exclude", {"email": "ann@acme.example"}),
+    ]:
+        response = viewer.post(
+            f"/incidents/{incident.reference}/contacts/{path}", data={"csrf_token": token, **form}
+        )
+        assert response.status_code == 403
+    assert viewer.get(f"/incidents/{incident.reference}/contacts/contacts.csv").status_code == 200
