@@ -143,6 +143,21 @@ EXTRA_PARSERS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
 EXTRA_HELP: dict[str, str] = {}
 
 
+@command
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.updates.scheduler import run_scheduler
+
+    return run_scheduler(settings, once=args.once)
+
+
+def _scheduler_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--once", action="store_true", help="run one tick and exit")
+
+
+EXTRA_PARSERS["scheduler"] = _scheduler_arguments
+EXTRA_HELP["scheduler"] = "send due client updates and reminders (one active; others stand by)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:

@@ -1,0 +1,146 @@
+"""Remind the comms manager a few minutes before each automatic update, once per slot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+import jinja2
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from comms.auth.models import User
+from comms.clock import Clock
+from comms.config import Settings
+from comms.incidents.models import Incident
+from comms.mail.message import build_message, make_message_id
+from comms.mail.render import EmailRenderer, RenderedEmail, TemplateProblem
+from comms.mail.send import Mailer, MailServerUnavailable
+from comms.updates.service import latest, recipients
+
+log = logging.getLogger(__name__)
+
+
+def render_reminder(renderer: EmailRenderer, values: dict) -> RenderedEmail:
+    """Render templates/email/reminder/…; TemplateProblem names the broken file."""
+    parts = []
+    for part in ("subject.txt", "body.txt", "body.html"):
+        try:
+            parts.append(renderer.env.get_template(f"reminder/{part}").render(values))
+        except jinja2.TemplateError as error:
+            raise TemplateProblem(f"{renderer.path / 'reminder' / part}: {error}") from error
+    subject, text, html = parts
+    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def reminder_message(
+    db: Session,
+    incident: Incident,
+    manager: User,
+    due_at: datetime,
+    *,
+    now: datetime,
+    settings: Settings,
+) -> EmailMessage:
+    """The reminder to one comms manager about one slot."""
+    renderer = EmailRenderer(settings)
+    previous = latest(db, incident)
+    values = {
+        **renderer.defaults(),
+        "incident": incident,
+        "manager_name": manager.name,
+        "due_at": due_at,
+        "minutes": max(1, round((due_at - now).total_seconds() / 60)),
+        "recipients": len(recipients(db, incident, settings)),
+        "message": incident.current_message or "(no status text yet)",
+        "repeats_previous": previous is not None
+        and previous.message.strip() == incident.current_message.strip(),
+        "incident_url": f"{settings.web.base_url.rstrip('/')}/incidents/{incident.reference}",
+    }
+    slot = int(due_at.timestamp())
+    return build_message(
+        render_reminder(renderer, values),
+        to_name=manager.name,
+        to_address=manager.email,
+        from_address=settings.smtp.from_address,
+        reply_to=settings.smtp.reply_to,
+        message_id=make_message_id(
+            settings.smtp.from_address, f"inc-{incident.id}", "reminder", slot
+        ),
+        in_reply_to=None,
+        references=[],
+        incident_reference=incident.reference,
+        date=now,
+    )
+
+
+def due_reminders(db: Session, settings: Settings, *, now: datetime) -> list[Incident]:
+    """Incidents whose automatic update comes within the reminder window, not yet reminded."""
+    before = timedelta(minutes=settings.schedule.reminder_minutes_before)
+    if before <= timedelta(0):
+        return []
+    query = select(Incident).where(
+        Incident.status != "resolved",
+        Incident.schedule_paused.is_(False),
+        Incident.comms_manager_id.is_not(None),
+        Incident.next_update_due_at > now,
+        Incident.next_update_due_at <= now + before,
+        or_(
+            Incident.reminder_sent_for.is_(None),
+            Incident.reminder_sent_for != Incident.next_update_due_at,
+        ),
+    )
+    return list(db.scalars(query))
+
+
+def send_reminders(
+    session_factory: Callable[[], Session], settings: Settings, *, clock: Clock
+) -> int:
+    """Send the reminders that are due; each slot is claimed before sending, so at most once."""
+    sent = 0
+    with session_factory() as db:
+        for incident in due_reminders(db, settings, now=clock.now()):
+            manager = db.get(User, incident.comms_manager_id)
+            due_at = incident.next_update_due_at
+            if manager is None or due_at is None:
+                continue
+            try:
+                message = reminder_message(
+                    db, incident, manager, due_at, now=clock.now(), settings=settings
+                )
+            except (TemplateProblem, ValueError) as problem:
+                log.error("the reminder for %s cannot be built: %s", incident.reference, problem)
+                continue
+            if _claim(db, incident, due_at) and _send(db, settings, incident, message):
+                sent += 1
+    return sent
+
+
+def _claim(db: Session, incident: Incident, due_at: datetime) -> bool:
+    claimed = db.execute(
+        update(Incident)
+        .where(Incident.id == incident.id, Incident.next_update_due_at == due_at)
+        .where(or_(Incident.reminder_sent_for.is_(None), Incident.reminder_sent_for != due_at))
+        .values(reminder_sent_for=due_at)
+    )
+    db.commit()
+    return bool(getattr(claimed, "rowcount", 0))
+
+
+def _send(db: Session, settings: Settings, incident: Incident, message: EmailMessage) -> bool:
+    try:
+        with Mailer(settings.smtp) as mailer:
+            outcome = mailer.send(message)
+    except MailServerUnavailable as unavailable:
+        # Nothing left: release the slot so the next tick tries again.
+        db.execute(
+            update(Incident).where(Incident.id == incident.id).values(reminder_sent_for=None)
+        )
+        db.commit()
+        log.warning("the reminder for %s waits: %s", incident.reference, unavailable)
+        return False
+    if outcome.state != "sent":
+        log.warning("the reminder for %s was not accepted: %s", incident.reference, outcome.reply)
+    return outcome.state == "sent"

@@ -1,0 +1,199 @@
+"""The `comms scheduler` process: every tick, publish due updates, remind, and send.
+
+Exactly one scheduler is active: on PostgreSQL it holds an advisory lock on a connection kept
+for the life of the process; on SQLite it holds an flock on a file next to the database.
+Others stand by, try again every tick, and take over when the active one dies. Correctness
+does not rest on the lock alone: claims and row locks keep even two active ones from sending
+anything twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from comms.clock import Clock
+from comms.config import Settings
+from comms.db import make_engine, make_sessionmaker
+from comms.updates.jobs import DueReport, run_due
+from comms.updates.reminders import send_reminders
+from comms.updates.sender import SendReport, send_pending
+from comms.zendesk import Gateway
+
+log = logging.getLogger(__name__)
+ADVISORY_KEY = 0x636F6D6D73  # "comms"
+
+
+@dataclass(frozen=True)
+class TickReport:
+    due: DueReport
+    reminders: int
+    sending: SendReport
+
+
+def tick(
+    session_factory: Callable[[], Session],
+    settings: Settings,
+    *,
+    clock: Clock,
+    gateway: Gateway | None = None,
+) -> TickReport:
+    """One round of work: publish what is due, send reminders, then deliver what is pending."""
+    due = run_due(session_factory, settings, clock=clock, gateway=gateway)
+    reminders = send_reminders(session_factory, settings, clock=clock)
+    sending = send_pending(session_factory, settings, clock=clock)
+    return TickReport(due, reminders, sending)
+
+
+class PostgresLock:
+    """pg_try_advisory_lock on a dedicated connection; lost if that connection drops."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.connection: Connection | None = None
+
+    def acquire(self) -> bool:
+        try:
+            if self.connection is None:
+                self.connection = self.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            query = text("SELECT pg_try_advisory_lock(:key)")
+            if self.connection.execute(query, {"key": ADVISORY_KEY}).scalar():
+                return True
+        except SQLAlchemyError as error:
+            log.warning("cannot reach the database to take the scheduler lock: %s", error)
+            self.release()
+        return False
+
+    def held(self) -> bool:
+        """Check the lock is still ours (the connection may have been cut)."""
+        if self.connection is None:
+            return False
+        try:
+            return bool(self.connection.execute(text("SELECT 1")).scalar())
+        except SQLAlchemyError:
+            self.release()
+            return False
+
+    def release(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self.connection.close()  # ending the session releases the advisory lock
+            self.connection = None
+
+
+class FileLock:
+    """An exclusive flock on `<database>.scheduler.lock`; the kernel drops it when we die."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: IO[str] | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self.file = handle
+        return True
+
+    def held(self) -> bool:
+        return self.file is not None
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def lock_for(database_url: str) -> PostgresLock | FileLock:
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return PostgresLock(database_url)
+    return FileLock(Path(f"{url.database or 'comms.sqlite'}.scheduler.lock").resolve())
+
+
+class Scheduler:
+    """Take (or keep) the lock each beat and tick only while holding it."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.engine = make_engine(settings.database.url)
+        self.sessions = make_sessionmaker(self.engine)
+        self.lock = lock_for(settings.database.url)
+        self.gateway = Gateway(settings.zendesk) if settings.zendesk.configured else None
+        self.active = False
+
+    def beat(self) -> TickReport | None:
+        """Run one tick if this process is (or becomes) the active scheduler."""
+        holding = self.lock.held() or self.lock.acquire()
+        if holding != self.active:
+            self.active = holding
+            log.warning("comms scheduler: %s", "active" if holding else "standing by")
+        if not holding:
+            return None
+        try:
+            return tick(self.sessions, self.settings, clock=self.clock, gateway=self.gateway)
+        except SQLAlchemyError as error:
+            log.error("the tick failed; trying again next tick: %s", error)
+            return None
+
+    def close(self) -> None:
+        self.lock.release()
+        if isinstance(self.lock, PostgresLock):
+            self.lock.engine.dispose()
+        if self.gateway is not None:
+            self.gateway.close()
+        self.engine.dispose()
+
+
+def run_scheduler(settings: Settings, *, once: bool = False) -> int:
+    """Run until stopped (SIGTERM or Ctrl-C), ticking every schedule.tick_seconds."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scheduler = Scheduler(settings)
+    if once:
+        report = scheduler.beat()
+        scheduler.close()
+        print(report if report else "Another scheduler is active; nothing done.")
+        return 0
+    blocking = BlockingScheduler(timezone="UTC")
+    blocking.add_job(
+        scheduler.beat,
+        "interval",
+        seconds=settings.schedule.tick_seconds,
+        next_run_time=scheduler.clock.now(),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+
+    def stop(_signal: int, _frame: Any) -> None:
+        blocking.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"comms scheduler: ticking every {settings.schedule.tick_seconds} s", flush=True)
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        scheduler.close()
+    return 0
