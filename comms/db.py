@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -45,7 +45,14 @@ json_list = Annotated[list[Any], mapped_column(JSON, default=list)]
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    # Zendesk ids pass 2**31: 64-bit integers on PostgreSQL; SQLite's INTEGER is 64-bit already
+    # and must stay INTEGER for primary keys to autoincrement.
+    type_annotation_map = {
+        int: BigInteger().with_variant(Integer(), "sqlite"),
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 def make_engine(url: str) -> Engine:

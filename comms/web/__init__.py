@@ -47,12 +47,14 @@ def init_app(app: Flask) -> None:
     from comms.web import (
         api,
         api_contacts,
+        api_incidents,
         api_updates,
         auth,
         contacts,
         dashboard,
         filters,
         incidents,
+        openapi,
         updates,
     )
 
@@ -69,7 +71,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(updates.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
-    del api_contacts, api_updates  # imported for the routes they add to api.bp
+    del (
+        api_contacts,
+        api_incidents,
+        api_updates,
+        openapi,
+    )  # imported for the routes they add to api.bp
 
     @app.errorhandler(404)
     def _not_found(error):

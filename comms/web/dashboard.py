@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import text
 
-from comms.web.context import db
+from comms.web.context import db, settings
 
 bp = Blueprint("dashboard", __name__)
 
@@ -15,7 +15,7 @@ def index():
     """Show the open incidents, the most severe and oldest first."""
     from comms.incidents import service as incidents
 
-    return render_template("dashboard.html", rows=incidents.dashboard(db()))
+    return render_template("dashboard.html", rows=incidents.dashboard(db(), settings()))
 
 
 @bp.route("/healthz")

@@ -1,31 +1,344 @@
-"""The incident screens: declare, and one page per incident."""
+"""The incident screens: declare, the incident page, and its Zendesk actions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request
+from flask import url_for as _url_for
+from flask_login import current_user
 
-from comms.incidents import service
+from comms.auth.models import User
+from comms.auth.service import staff
+from comms.incidents import merges, operations, service, tickets
+from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest, Operation
 from comms.web import contacts, updates
-from comms.web.context import db
+from comms.web.context import actor, clock, db, gateway, now, services, settings
+from comms.zendesk import ZendeskError
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
+PROBLEMS = (service.IncidentError, ZendeskError)
+
+
+def load(ref: str) -> Incident:
+    incident = service.get(db(), ref)
+    if incident is None:
+        abort(404)
+    return incident
+
+
+def back(incident: Incident, anchor: str = ""):
+    return redirect(_url_for("incidents.show", ref=incident.reference) + anchor)
+
+
+def declare_fields(form) -> dict:
+    manager_id = form.get("comms_manager_id", "")
+    manager = next((u for u in staff(db()) if str(u.id) == manager_id), None)
+    return {
+        "title": form.get("title", ""),
+        "severity": form.get("severity", ""),
+        "description": form.get("description", ""),
+        "business_unit": form.get("business_unit", ""),
+        "lead_name": form.get("lead_name", ""),
+        "lead_email": form.get("lead_email", ""),
+        "comms_manager": manager,
+        "security": form.get("security") == "on",
+        "keywords": form.get("keywords", "").replace(",", " ").split(),
+    }
+
+
+def _declare_page(form, status: int = 200):
+    return (
+        render_template(
+            "declare.html",
+            form=form,
+            severities=SEVERITIES,
+            severity_help=service.SEVERITY_HELP,
+            staff=[u for u in staff(db()) if u.can_change],
+        ),
+        status,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def declare():
-    """Declare an incident."""
-    return render_template("declare.html")
+    """Declare an incident, optionally from a client's Zendesk ticket."""
+    if request.method == "GET":
+        return _declare_page({"comms_manager_id": str(current_user.id)})
+    form = request.form
+    fields = declare_fields(form)
+    ticket_id = form.get("from_ticket_id", "").strip()
+    try:
+        if ticket_id:
+            if not ticket_id.isdigit():
+                raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
+            incident = tickets.declare_from_ticket(
+                db(),
+                gateway(),
+                int(ticket_id),
+                as_parent=form.get("ticket_as_parent") == "on",
+                commit=db().commit,
+                by=actor(),
+                now=now(),
+                settings=settings(),
+                **fields,
+            )
+        else:
+            incident = service.declare(db(), by=actor(), now=now(), settings=settings(), **fields)
+        incident.auto_link = form.get("auto_link") == "on"
+        db().commit()
+    except tickets.PartlyDeclared as error:
+        db().rollback()
+        flash(str(error), "error")
+        return back(error.incident)
+    except PROBLEMS as error:
+        db().rollback()
+        flash(str(error), "error")
+        return _declare_page(form, 422)
+    flash(f"{incident.reference} declared.", "success")
+    return back(incident)
 
 
 @bp.route("/<ref>")
 def show(ref: str):
-    """Show one incident."""
-    incident = service.get(db(), ref)
-    if incident is None:
-        abort(404)
+    """Show one incident: summary, tickets, contacts, updates and timeline."""
+    incident = load(ref)
     return render_template(
         "incident.html",
         incident=incident,
+        severities=SEVERITIES,
+        statuses=STATUSES[:3],
+        candidates=tickets.candidates(db(), incident),
+        linked=tickets.linked_tickets(db(), incident),
+        merges=merges.ledger(db(), incident),
+        timeline=service.timeline(db(), incident),
+        operation=_operation(incident, request.args.get("operation")),
+        agent_link=lambda t: tickets.agent_link(settings(), t),
+        comms_manager=db().get(User, incident.comms_manager_id or 0),
         **contacts.panel(incident),
         **updates.panel(incident),
     )
+
+
+def _operation(incident: Incident, operation_id: str | None) -> Operation | None:
+    if not operation_id or not operation_id.isdigit():
+        return None
+    operation = db().get(Operation, int(operation_id))
+    return operation if operation and operation.incident_id == incident.id else None
+
+
+@bp.post("/<ref>/severity")
+def change_severity(ref: str):
+    """Raise or lower the severity, with an optional note."""
+    incident = load(ref)
+    try:
+        service.change_severity(
+            db(),
+            incident,
+            severity=request.form.get("severity", ""),
+            note=request.form.get("note", "").strip(),
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
+        db().commit()
+    except service.IncidentError as error:
+        flash(str(error), "error")
+    return back(incident)
+
+
+@bp.post("/<ref>/status")
+def change_status(ref: str):
+    """Move the status on, with an optional note."""
+    incident = load(ref)
+    try:
+        service.change_status(
+            db(),
+            incident,
+            status=request.form.get("status", ""),
+            note=request.form.get("note", "").strip(),
+            by=actor(),
+            now=now(),
+        )
+        db().commit()
+    except service.IncidentError as error:
+        flash(str(error), "error")
+    return back(incident)
+
+
+@bp.post("/<ref>/link-settings")
+def link_settings(ref: str):
+    """Choose what linking does: add organisations, add requesters, link new tickets at once."""
+    incident = load(ref)
+    incident.add_orgs_on_link = request.form.get("add_orgs_on_link") == "on"
+    incident.add_requesters_on_link = request.form.get("add_requesters_on_link") == "on"
+    incident.auto_link = request.form.get("auto_link") == "on"
+    service.record(
+        db(),
+        incident,
+        actor=actor(),
+        kind="settings",
+        now=now(),
+        summary="Linking settings: "
+        f"add organisations {'on' if incident.add_orgs_on_link else 'off'}, "
+        f"add requesters {'on' if incident.add_requesters_on_link else 'off'}, "
+        f"link new matching tickets automatically {'on' if incident.auto_link else 'off'}.",
+    )
+    db().commit()
+    flash("Linking settings saved.", "success")
+    return back(incident, "#tickets")
+
+
+@bp.post("/<ref>/parent")
+def parent(ref: str):
+    """Create the parent ticket in Zendesk, or adopt an existing ticket as the parent."""
+    incident = load(ref)
+    ticket_id = request.form.get("ticket_id", "").strip()
+    try:
+        if ticket_id:
+            if not ticket_id.isdigit():
+                raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
+            ticket = tickets.adopt_parent(
+                db(), gateway(), incident, int(ticket_id), by=actor(), now=now()
+            )
+        else:
+            ticket = tickets.create_parent(db(), gateway(), incident, by=actor(), now=now())
+        db().commit()
+    except PROBLEMS as error:
+        db().rollback()
+        flash(f"The parent ticket was not set: {error}", "error")
+        return back(incident, "#tickets")
+    flash(f"Ticket {ticket.id} is the parent ticket.", "success")
+    return back(incident, "#tickets")
+
+
+@bp.post("/<ref>/candidates")
+def refresh_candidates(ref: str):
+    """Ask Zendesk again for tickets that look related."""
+    incident = load(ref)
+    try:
+        found = tickets.refresh_candidates(
+            db(), gateway(), incident, settings=settings(), now=now()
+        )
+        db().commit()
+    except ZendeskError as error:
+        db().rollback()
+        flash(f"Candidates were not refreshed: {error}", "error")
+    else:
+        flash(f"{len(found)} candidate ticket(s).", "success")
+    return back(incident, "#tickets")
+
+
+def _selected_ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("ticket_ids") if v.strip().isdigit()]
+
+
+@bp.post("/<ref>/link")
+def link(ref: str):
+    """Link the selected tickets to the parent in the background, showing progress."""
+    incident = load(ref)
+    ticket_ids = _selected_ids()
+    if not ticket_ids:
+        flash("Select at least one ticket to link.", "error")
+        return back(incident, "#tickets")
+    move = request.form.get("move") == "on"
+    by = actor()
+    config, zendesk, time = settings(), gateway(), clock()
+
+    def work(db_session, incident, progress):
+        outcomes = tickets.link(
+            db_session,
+            zendesk,
+            incident,
+            ticket_ids,
+            by=by,
+            now=time.now(),
+            settings=config,
+            move=move,
+            progress=progress,
+        )
+        return [o.__dict__ for o in outcomes]
+
+    return _start(incident, "link", len(ticket_ids), work)
+
+
+def _start(incident: Incident, kind: str, total: int, work):
+    operation = operations.start(db(), incident, kind=kind, total=total, clock=clock())
+    db().commit()
+    thread = operations.run_in_thread(services()["sessionmaker"], operation.id, work, clock=clock())
+    if current_app.testing:
+        thread.join(timeout=60)  # tests read the finished page; browsers poll instead
+    return redirect(
+        _url_for("incidents.show", ref=incident.reference, operation=operation.id) + "#tickets"
+    )
+
+
+@bp.get("/<ref>/operations/<int:operation_id>")
+def operation_progress(ref: str, operation_id: int):
+    """The progress of a bulk link or merge, for the page to poll."""
+    incident = load(ref)
+    operation = _operation(incident, str(operation_id))
+    if operation is None:
+        abort(404)
+    return jsonify(
+        state=operation.state,
+        done=operation.done,
+        total=operation.total,
+        outcomes=operation.outcomes,
+        error=operation.error,
+    )
+
+
+@bp.post("/<ref>/merge/confirm")
+def confirm_merge(ref: str):
+    """Ask for confirmation before merging: Zendesk cannot undo a merge."""
+    incident = load(ref)
+    ticket_ids = _selected_ids()
+    target = request.form.get("target_id", "").strip()
+    if not target.isdigit() or not ticket_ids:
+        flash("Select the duplicate tickets and the ticket to merge them into.", "error")
+        return back(incident, "#tickets")
+    sources = [t for t in ticket_ids if t != int(target)]
+    return render_template(
+        "merge_confirm.html", incident=incident, target_id=int(target), sources=sources
+    )
+
+
+@bp.post("/<ref>/merge")
+def merge(ref: str):
+    """Merge the confirmed duplicates into the target, at most 5 per Zendesk request."""
+    incident = load(ref)
+    target = request.form.get("target_id", "")
+    try:
+        rows = merges.plan(
+            db(),
+            incident,
+            target_id=int(target) if target.isdigit() else 0,
+            source_ids=_selected_ids(),
+            by=actor(),
+            now=now(),
+        )
+        db().commit()
+    except service.IncidentError as error:
+        db().rollback()
+        flash(str(error), "error")
+        return back(incident, "#tickets")
+    row_ids = [row.id for row in rows]
+    return _start(incident, "merge", len(row_ids), _merge_work(row_ids, gateway(), clock()))
+
+
+def _merge_work(row_ids: list[int], zendesk, time):
+    def work(db_session, incident, progress):
+        outcomes = []
+        for done, row_id in enumerate(row_ids, start=1):
+            row = merges.perform(
+                db_session,
+                zendesk,
+                db_session.get(MergeRequest, row_id),
+                commit=db_session.commit,
+                now=time.now(),
+            )
+            db_session.commit()
+            outcomes += row.outcomes
+            progress(done, len(row_ids))
+        return outcomes
+
+    return work

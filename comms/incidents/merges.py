@@ -1,0 +1,198 @@
+"""Merging duplicate tickets, with a ledger so that a crash or a double click never merges twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from comms.incidents.models import Candidate, Incident, LinkedTicket, MergeRequest
+from comms.incidents.service import IncidentError, record, require_open
+from comms.zendesk import Gateway, TicketOutcome
+from comms.zendesk.base import chunks
+
+MAX_SOURCES = 5  # Zendesk takes at most 5 source tickets per merge request
+# A claimed merge not completed by then was interrupted (the gateway gives up on jobs sooner).
+STALE = timedelta(minutes=5)
+
+
+def plan(
+    db_session: Session,
+    incident: Incident,
+    *,
+    target_id: int,
+    source_ids: Sequence[int],
+    by: str,
+    now: datetime,
+) -> list[MergeRequest]:
+    """Write a ledger row per request of at most 5 sources; the same request twice is one row."""
+    require_open(incident)
+    sources = sorted({int(s) for s in source_ids} - {int(target_id)})
+    if not sources:
+        raise IncidentError("Choose at least one ticket to merge, other than the target.")
+    if int(target_id) in {int(s) for s in source_ids}:
+        raise IncidentError(f"Ticket {target_id} cannot be merged into itself.")
+    return [
+        _ledger_row(db_session, incident, target_id, chunk, by=by, now=now)
+        for chunk in chunks(sources, MAX_SOURCES)
+    ]
+
+
+def _ledger_row(
+    db_session: Session,
+    incident: Incident,
+    target_id: int,
+    chunk: list[int],
+    *,
+    by: str,
+    now: datetime,
+) -> MergeRequest:
+    """The ledger row for these sources; a second click finds the first click's row."""
+    key = ",".join(map(str, chunk))
+    query = select(MergeRequest).where(
+        MergeRequest.target_id == target_id, MergeRequest.source_key == key
+    )
+    row = db_session.scalar(query)
+    if row is not None:
+        return row
+    row = MergeRequest(
+        incident_id=incident.id,
+        target_id=target_id,
+        source_key=key,
+        source_ids=chunk,
+        state="requested",
+        outcomes=[],
+        requested_at=now,
+        requested_by=by,
+    )
+    try:
+        with db_session.begin_nested():
+            db_session.add(row)
+    except IntegrityError:  # the same request arrived at the same moment from elsewhere
+        return db_session.scalar(query)
+    return row
+
+
+def perform(
+    db_session: Session,
+    gateway: Gateway,
+    request: MergeRequest,
+    *,
+    commit: Callable[[], None],
+    now: datetime,
+) -> MergeRequest:
+    """Carry out one ledger row; the attempt is claimed and committed before Zendesk is asked."""
+    if request.state != "requested":
+        return request  # done or failed already: never merge twice
+    interrupted = request.attempted_at is not None
+    if not _claim(db_session, request, now=now):
+        return request  # another worker is merging these right now
+    commit()
+    sources = list(request.source_ids)
+    outcomes: list[TicketOutcome] = []
+    if interrupted:
+        outcomes, sources = _already_merged(gateway, sources)
+    if sources:
+        incident = db_session.get(Incident, request.incident_id)
+        result = gateway.merge(
+            request.target_id,
+            sources,
+            target_comment=f"Tickets {', '.join(map(str, sources))} were merged into this "
+            f"ticket as duplicates ({incident.reference}).",
+            source_comment=f"This ticket was merged into ticket {request.target_id} "
+            f"({incident.reference}); updates continue there.",
+        )
+        outcomes += list(result.outcomes)
+        request.job_id = result.job_id
+    _complete(db_session, request, outcomes, now=now)
+    return request
+
+
+def _claim(db_session: Session, request: MergeRequest, *, now: datetime) -> bool:
+    """Take the row for this worker; a row left by a crashed worker is taken after a while."""
+    claimed = db_session.execute(
+        update(MergeRequest)
+        .where(
+            MergeRequest.id == request.id,
+            MergeRequest.state == "requested",
+            or_(MergeRequest.attempted_at.is_(None), MergeRequest.attempted_at < now - STALE),
+        )
+        .values(attempted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db_session.refresh(request)
+    return claimed.rowcount == 1
+
+
+def _already_merged(gateway: Gateway, sources: list[int]) -> tuple[list[TicketOutcome], list[int]]:
+    """After an interrupted attempt, ask Zendesk which sources it already merged."""
+    merged = {t.id for t in gateway.tickets(sources) if t.closed and "closed_by_merge" in t.tags}
+    outcomes = [TicketOutcome(t, True, "merged (confirmed after an interruption)") for t in merged]
+    return outcomes, [s for s in sources if s not in merged]
+
+
+def _complete(
+    db_session: Session, request: MergeRequest, outcomes: list[TicketOutcome], *, now: datetime
+) -> None:
+    request.outcomes = [
+        {"ticket_id": o.ticket_id, "ok": o.ok, "message": o.message} for o in outcomes
+    ]
+    request.state = "done" if any(o.ok for o in outcomes) else "failed"
+    request.completed_at = now
+    incident = db_session.get(Incident, request.incident_id)
+    merged = [o.ticket_id for o in outcomes if o.ok]
+    for ticket_id in merged:
+        _mark_merged(db_session, request, ticket_id, now=now)
+    refused = {str(o.ticket_id): o.message for o in outcomes if not o.ok}
+    summary = f"Merged {len(merged)} ticket(s) into {request.target_id}"
+    summary += (": " + ", ".join(map(str, merged))) if merged else ""
+    if refused:
+        summary += "; refused: " + "; ".join(f"{t} ({m})" for t, m in refused.items())
+    record(
+        db_session,
+        incident,
+        actor=request.requested_by,
+        kind="merge",
+        now=now,
+        summary=summary + ".",
+        details={
+            "target_id": request.target_id,
+            "merged": merged,
+            "refused": refused,
+            "job_id": request.job_id,
+        },
+    )
+
+
+def _mark_merged(
+    db_session: Session, request: MergeRequest, ticket_id: int, *, now: datetime
+) -> None:
+    row = db_session.scalar(select(LinkedTicket).where(LinkedTicket.ticket_id == ticket_id))
+    if row is None:
+        candidate = db_session.scalar(select(Candidate).where(Candidate.ticket_id == ticket_id))
+        row = LinkedTicket(
+            incident_id=request.incident_id,
+            ticket_id=ticket_id,
+            subject=candidate.subject if candidate else "",
+            requester_id=candidate.requester_id if candidate else None,
+            organization_id=candidate.organization_id if candidate else None,
+            linked_at=now,
+            linked_by=request.requested_by,
+        )
+        db_session.add(row)
+    row.state = "merged"
+    db_session.execute(delete(Candidate).where(Candidate.ticket_id == ticket_id))
+    db_session.flush()
+
+
+def ledger(db_session: Session, incident: Incident) -> list[MergeRequest]:
+    return list(
+        db_session.scalars(
+            select(MergeRequest)
+            .where(MergeRequest.incident_id == incident.id)
+            .order_by(MergeRequest.id)
+        )
+    )

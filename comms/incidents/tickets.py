@@ -1,0 +1,412 @@
+"""The parent ticket, candidate tickets, linking and merging, kept in step with Zendesk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from comms.config import Settings
+from comms.incidents.models import PRIORITY_BY_SEVERITY, Candidate, Incident, LinkedTicket
+from comms.incidents.service import IncidentError, record, require_open
+from comms.zendesk import Gateway, Ticket, ZendeskError
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    ticket_id: int
+    ok: bool
+    message: str
+
+
+def agent_link(settings: Settings, ticket_id: int) -> str:
+    """Where an agent opens the ticket in Zendesk."""
+    return f"{settings.zendesk.agent_url}/agent/tickets/{ticket_id}"
+
+
+def create_parent(
+    db_session: Session, gateway: Gateway, incident: Incident, *, by: str, now: datetime
+) -> Ticket:
+    """Create the parent ticket in Zendesk: a problem named after the incident."""
+    require_open(incident)
+    if incident.parent_ticket_id:
+        raise IncidentError(
+            f"{incident.reference} already has parent ticket {incident.parent_ticket_id}."
+        )
+    ticket = gateway.create_problem(
+        subject=f"[{incident.reference}] {incident.title}",
+        description=incident.description or incident.title,
+        tags=["incident", incident.reference.lower()],
+        priority=PRIORITY_BY_SEVERITY[incident.severity],
+    )
+    _set_parent(db_session, incident, ticket, by=by, now=now, how="Created")
+    return ticket
+
+
+def adopt_parent(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    ticket_id: int,
+    *,
+    by: str,
+    now: datetime,
+) -> Ticket:
+    """Make an existing ticket the parent: Zendesk turns it into a problem."""
+    require_open(incident)
+    if incident.parent_ticket_id == ticket_id:
+        raise IncidentError(f"Ticket {ticket_id} is already the parent of {incident.reference}.")
+    _refuse_taken(db_session, incident.id, [ticket_id], move=False)
+    ticket = gateway.adopt_as_problem(ticket_id)
+    db_session.execute(delete(Candidate).where(Candidate.ticket_id == ticket_id))
+    _set_parent(db_session, incident, ticket, by=by, now=now, how="Adopted")
+    return ticket
+
+
+def _set_parent(
+    db_session: Session, incident: Incident, ticket: Ticket, *, by: str, now: datetime, how: str
+) -> None:
+    before = incident.parent_ticket_id
+    incident.parent_ticket_id = ticket.id
+    record(
+        db_session,
+        incident,
+        actor=by,
+        kind="parent",
+        now=now,
+        summary=f"{how} ticket {ticket.id} as the parent ticket: {ticket.subject}"
+        + (f" (replacing {before})" if before else ""),
+        details={"ticket_id": ticket.id, "previous": before},
+    )
+
+
+def refresh_candidates(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> list[Candidate]:
+    """Ask Zendesk for open tickets that look related and are not linked yet."""
+    from comms.contacts.service import affected_organizations
+
+    since = incident.declared_at - timedelta(minutes=settings.zendesk.candidate_lookback_minutes)
+    org_ids = [
+        org.organization_id for org in affected_organizations(db_session, incident, settings)
+    ]
+    tickets = gateway.find_candidates(
+        since=since, organization_ids=org_ids, keywords=incident.keywords
+    )
+    for ticket in tickets:
+        add_candidate(db_session, incident, ticket, source="search", now=now)
+    db_session.flush()
+    return candidates(db_session, incident)
+
+
+def add_candidate(
+    db_session: Session, incident: Incident, ticket: Ticket, *, source: str, now: datetime
+) -> Candidate | None:
+    """Keep a ticket as a candidate unless it is the parent, linked, or already a candidate."""
+    taken = db_session.scalar(select(LinkedTicket.id).where(LinkedTicket.ticket_id == ticket.id))
+    if taken or ticket.id == incident.parent_ticket_id or ticket.type == "problem":
+        return None
+    existing = db_session.scalar(
+        select(Candidate).where(
+            Candidate.incident_id == incident.id, Candidate.ticket_id == ticket.id
+        )
+    )
+    if existing is not None:
+        existing.status = ticket.status
+        return existing
+    candidate = Candidate(
+        incident_id=incident.id,
+        ticket_id=ticket.id,
+        subject=ticket.subject,
+        status=ticket.status,
+        requester_id=ticket.requester_id,
+        organization_id=ticket.organization_id,
+        ticket_created_at=ticket.created_at,
+        source=source,
+        found_at=now,
+    )
+    db_session.add(candidate)
+    return candidate
+
+
+def candidates(db_session: Session, incident: Incident) -> list[Candidate]:
+    return list(
+        db_session.scalars(
+            select(Candidate)
+            .where(Candidate.incident_id == incident.id)
+            .order_by(Candidate.ticket_created_at.desc(), Candidate.ticket_id.desc())
+        )
+    )
+
+
+def linked_tickets(db_session: Session, incident: Incident) -> list[LinkedTicket]:
+    return list(
+        db_session.scalars(
+            select(LinkedTicket)
+            .where(LinkedTicket.incident_id == incident.id)
+            .order_by(LinkedTicket.linked_at, LinkedTicket.ticket_id)
+        )
+    )
+
+
+def _refuse_taken(
+    db_session: Session, incident_id: int | None, ticket_ids: Sequence[int], *, move: bool
+) -> dict[int, LinkedTicket]:
+    """Tickets of other incidents are refused unless moved explicitly; returns those moving."""
+    other = LinkedTicket.incident_id != incident_id if incident_id else True
+    rows = db_session.scalars(
+        select(LinkedTicket).where(LinkedTicket.ticket_id.in_(ticket_ids), other)
+    )
+    taken = {row.ticket_id: row for row in rows}
+    not_this = Incident.id != incident_id if incident_id else True
+    parents = db_session.execute(
+        select(Incident.parent_ticket_id, Incident.id).where(
+            Incident.parent_ticket_id.in_(ticket_ids), not_this
+        )
+    ).all()
+    for ticket_id, other_id in parents:
+        raise IncidentError(f"Ticket {ticket_id} is the parent ticket of INC-{other_id}.")
+    if taken and not move:
+        listing = ", ".join(f"{t} (INC-{row.incident_id})" for t, row in sorted(taken.items()))
+        raise IncidentError(
+            f"Already linked to another incident: {listing}. Choose to move them explicitly."
+        )
+    return taken
+
+
+def link(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    ticket_ids: Sequence[int],
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+    move: bool = False,
+    progress: Progress | None = None,
+) -> list[LinkOutcome]:
+    """Attach tickets to the parent in Zendesk and record only what Zendesk confirmed."""
+    require_open(incident)
+    if not incident.parent_ticket_id:
+        raise IncidentError("Create or adopt a parent ticket first; tickets are linked to it.")
+    wanted = list(dict.fromkeys(int(t) for t in ticket_ids))
+    if not wanted:
+        raise IncidentError("Choose at least one ticket to link.")
+    mine = set(
+        db_session.scalars(
+            select(LinkedTicket.ticket_id).where(
+                LinkedTicket.incident_id == incident.id, LinkedTicket.ticket_id.in_(wanted)
+            )
+        )
+    )
+    moving = _refuse_taken(db_session, incident.id, wanted, move=move)
+    outcomes = [LinkOutcome(t, True, "already linked: skipped") for t in wanted if t in mine]
+    to_link = [t for t in wanted if t not in mine]
+    if not to_link:
+        return outcomes
+    tickets = {ticket.id: ticket for ticket in gateway.tickets(to_link)}
+    missing = [t for t in to_link if t not in tickets]
+    outcomes += [LinkOutcome(t, False, f"ticket {t} does not exist in Zendesk") for t in missing]
+    present = [t for t in to_link if t in tickets]
+    results = gateway.link_to_problem(incident.parent_ticket_id, present, progress=progress)
+    for result in results:
+        outcomes.append(LinkOutcome(result.ticket_id, result.ok, result.message))
+        if result.ok:
+            _record_link(
+                db_session,
+                incident,
+                tickets[result.ticket_id],
+                moving.get(result.ticket_id),
+                by=by,
+                now=now,
+            )
+    _after_link(
+        db_session,
+        gateway,
+        incident,
+        [tickets[r.ticket_id] for r in results if r.ok],
+        by=by,
+        now=now,
+        settings=settings,
+    )
+    _record_link_summary(db_session, incident, outcomes, by=by, now=now)
+    return outcomes
+
+
+def _record_link(
+    db_session: Session,
+    incident: Incident,
+    ticket: Ticket,
+    moving: LinkedTicket | None,
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    if moving is not None:
+        record(
+            db_session,
+            moving.incident,
+            actor=by,
+            kind="ticket-moved",
+            now=now,
+            summary=f"Ticket {ticket.id} moved to {incident.reference}.",
+            details={"ticket_id": ticket.id, "to": incident.reference},
+        )
+        db_session.delete(moving)
+        db_session.flush()
+    db_session.add(
+        LinkedTicket(
+            incident_id=incident.id,
+            ticket_id=ticket.id,
+            subject=ticket.subject,
+            requester_id=ticket.requester_id,
+            organization_id=ticket.organization_id,
+            state="linked",
+            linked_at=now,
+            linked_by=by,
+        )
+    )
+    db_session.execute(delete(Candidate).where(Candidate.ticket_id == ticket.id))
+
+
+def _after_link(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    tickets: list[Ticket],
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Linking brings the ticket's organisation and requester into the contacts."""
+    from comms.contacts import service as contacts
+
+    if incident.add_orgs_on_link:
+        org_ids = sorted({t.organization_id for t in tickets if t.organization_id})
+        known = {org.id: org for org in gateway.organizations(org_ids)} if org_ids else {}
+        for ticket in tickets:
+            org = known.get(ticket.organization_id or 0)
+            if org is not None:
+                contacts.add_organizations(
+                    db_session,
+                    incident,
+                    [org],
+                    how=f"ticket {ticket.id}",
+                    by=by,
+                    now=now,
+                    settings=settings,
+                )
+    if incident.add_requesters_on_link:
+        for ticket in tickets:
+            if ticket.requester_id:
+                contacts.add_requester(
+                    db_session, incident, ticket_id=ticket.id, user_id=ticket.requester_id
+                )
+
+
+def _record_link_summary(
+    db_session: Session,
+    incident: Incident,
+    outcomes: list[LinkOutcome],
+    *,
+    by: str,
+    now: datetime,
+) -> None:
+    linked = [o.ticket_id for o in outcomes if o.ok and not o.message.startswith("already")]
+    refused = {o.ticket_id: o.message for o in outcomes if not o.ok}
+    if not linked and not refused:
+        return
+    summary = f"Linked {len(linked)} ticket(s) to parent {incident.parent_ticket_id}"
+    if linked:
+        summary += ": " + ", ".join(map(str, linked[:20])) + ("…" if len(linked) > 20 else "")
+    if refused:
+        summary += f"; {len(refused)} not linked"
+    record(
+        db_session,
+        incident,
+        actor=by,
+        kind="link",
+        now=now,
+        summary=summary + ".",
+        details={"linked": linked, "refused": {str(k): v for k, v in refused.items()}},
+    )
+
+
+def declare_from_ticket(
+    db_session: Session,
+    gateway: Gateway,
+    ticket_id: int,
+    *,
+    as_parent: bool,
+    commit: Callable[[], None],
+    by: str,
+    now: datetime,
+    settings: Settings,
+    **fields,
+) -> Incident:
+    """Declare from a client's ticket: its organisation is affected; it is linked or the parent.
+
+    Each step is committed when Zendesk has done it, so a failure later keeps what was done.
+    """
+    from comms.contacts import service as contacts
+    from comms.incidents.service import declare
+
+    ticket = gateway.ticket(ticket_id)  # an unknown or closed ticket stops here, nothing recorded
+    if ticket.closed:
+        raise IncidentError(f"Ticket {ticket_id} is closed; Zendesk cannot link or adopt it.")
+    _refuse_taken(db_session, None, [ticket_id], move=False)
+    organization = gateway.organizations([ticket.organization_id]) if ticket.organization_id else []
+    incident = declare(db_session, by=by, now=now, settings=settings, **fields)
+    record(
+        db_session,
+        incident,
+        actor=by,
+        kind="declared-from-ticket",
+        now=now,
+        summary=f"Declared from ticket {ticket.id}: {ticket.subject}",
+        details={"ticket_id": ticket.id, "as_parent": as_parent},
+    )
+    if organization:
+        contacts.add_organizations(
+            db_session,
+            incident,
+            organization,
+            how=f"ticket {ticket.id}",
+            by=by,
+            now=now,
+            settings=settings,
+        )
+    commit()
+    try:
+        if as_parent:
+            adopt_parent(db_session, gateway, incident, ticket.id, by=by, now=now)
+        else:
+            add_candidate(db_session, incident, ticket, source="declared", now=now)
+            commit()
+            create_parent(db_session, gateway, incident, by=by, now=now)
+            commit()
+            link(db_session, gateway, incident, [ticket.id], by=by, now=now, settings=settings)
+        commit()
+    except (IncidentError, ZendeskError) as error:
+        raise PartlyDeclared(incident, error) from error
+    return incident
+
+
+class PartlyDeclared(IncidentError):
+    """The incident was declared, but a later Zendesk step failed."""
+
+    def __init__(self, incident: Incident, error: Exception) -> None:
+        super().__init__(f"{incident.reference} was declared, but: {error}")
+        self.incident = incident

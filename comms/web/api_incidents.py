@@ -1,0 +1,373 @@
+"""The JSON API for incidents, their parent ticket, candidates, links and merges."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, g, jsonify, request
+
+from comms.auth.models import User
+from comms.incidents import merges, operations, service, tickets, webhook
+from comms.incidents.models import Incident
+from comms.web.api import ApiError, bp, json_body
+from comms.web.context import actor, clock, db, gateway, now, services, settings
+from comms.zendesk import TicketNotFound, ZendeskError
+
+
+def incident_json(incident: Incident) -> dict:
+    return {
+        "id": incident.id,
+        "reference": incident.reference,
+        "title": incident.title,
+        "description": incident.description,
+        "severity": incident.severity,
+        "status": incident.status,
+        "business_unit": incident.business_unit,
+        "lead_name": incident.lead_name,
+        "lead_email": incident.lead_email,
+        "comms_manager_id": incident.comms_manager_id,
+        "security": incident.security,
+        "keywords": incident.keywords,
+        "parent_ticket_id": incident.parent_ticket_id,
+        "auto_link": incident.auto_link,
+        "declared_at": incident.declared_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "next_update_due_at": (
+            incident.next_update_due_at.isoformat() if incident.next_update_due_at else None
+        ),
+    }
+
+
+def load(ref: str) -> Incident:
+    incident = service.get(db(), ref)
+    if incident is None:
+        raise ApiError(404, "not_found", f"There is no incident {ref}.")
+    return incident
+
+
+def zendesk_error(error: ZendeskError) -> ApiError:
+    if isinstance(error, TicketNotFound):
+        return ApiError(404, "ticket_not_found", str(error))
+    return ApiError(502, "zendesk_unavailable", str(error))
+
+
+def _ids(body: dict, key: str) -> list[int]:
+    value = body.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
+        raise ApiError(400, "bad_request", f"{key} must be a non-empty list of ticket ids.")
+    return value
+
+
+def _text(body: dict, key: str, default: str = "") -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_request", f"{key} must be a string.")
+    return value
+
+
+def _declare_fields(body: dict) -> dict:
+    keywords = body.get("keywords", [])
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise ApiError(400, "bad_request", "keywords must be a list of words.")
+    manager = g.api_user
+    if body.get("comms_manager_email"):
+        manager = db().query(User).filter_by(email=body["comms_manager_email"].lower()).first()
+        if manager is None:
+            raise ApiError(400, "bad_request", "comms_manager_email is not a staff user.")
+    return {
+        "title": _text(body, "title"),
+        "severity": _text(body, "severity"),
+        "description": _text(body, "description"),
+        "business_unit": _text(body, "business_unit"),
+        "lead_name": _text(body, "lead_name"),
+        "lead_email": _text(body, "lead_email"),
+        "security": bool(body.get("security", False)),
+        "keywords": keywords,
+        "comms_manager": manager,
+    }
+
+
+@bp.post("/incidents")
+def declare_incident():
+    """Declare an incident (title and severity required)."""
+    body = json_body()
+    fields = _declare_fields(body)
+    ticket_id = body.get("from_ticket_id")
+    try:
+        if ticket_id is not None:
+            if not isinstance(ticket_id, int):
+                raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
+            incident = tickets.declare_from_ticket(
+                db(),
+                gateway(),
+                ticket_id,
+                as_parent=bool(body.get("ticket_as_parent")),
+                commit=db().commit,
+                by=actor(),
+                now=now(),
+                settings=settings(),
+                **fields,
+            )
+        else:
+            incident = service.declare(db(), by=actor(), now=now(), settings=settings(), **fields)
+        incident.auto_link = bool(body.get("auto_link", False))
+        db().commit()
+    except tickets.PartlyDeclared as error:
+        db().rollback()
+        return jsonify(
+            error="partly_declared",
+            message=str(error),
+            incident=incident_json(error.incident),
+        ), 502
+    except service.IncidentError as error:
+        raise ApiError(422, "invalid", str(error)) from None
+    except ZendeskError as error:
+        raise zendesk_error(error) from None
+    return incident_json(incident), 201
+
+
+@bp.get("/incidents")
+def list_incidents():
+    """Incidents, newest first; ?status=open for open ones only."""
+    only_open = request.args.get("status") == "open"
+    found = service.list_incidents(db(), include_resolved=not only_open)
+    return {"incidents": [incident_json(i) for i in found]}
+
+
+@bp.get("/incidents/<ref>")
+def show_incident(ref: str):
+    """One incident."""
+    return incident_json(load(ref))
+
+
+@bp.patch("/incidents/<ref>")
+def change_incident(ref: str):
+    """Change severity and/or status, with an optional note."""
+    incident = load(ref)
+    body = json_body()
+    note = _text(body, "note")
+    try:
+        if "severity" in body:
+            service.change_severity(
+                db(),
+                incident,
+                severity=_text(body, "severity"),
+                note=note,
+                by=actor(),
+                now=now(),
+                settings=settings(),
+            )
+        if "status" in body:
+            service.change_status(
+                db(), incident, status=_text(body, "status"), note=note, by=actor(), now=now()
+            )
+        if "auto_link" in body:
+            incident.auto_link = bool(body["auto_link"])
+        db().commit()
+    except service.IncidentError as error:
+        raise ApiError(422, "invalid", str(error)) from None
+    return incident_json(incident)
+
+
+@bp.post("/incidents/<ref>/parent-ticket")
+def parent_ticket(ref: str):
+    """Adopt {"ticket_id": n} as the parent ticket, or create one with an empty body."""
+    incident = load(ref)
+    ticket_id = json_body().get("ticket_id")
+    try:
+        if ticket_id is None:
+            ticket = tickets.create_parent(db(), gateway(), incident, by=actor(), now=now())
+        elif isinstance(ticket_id, int):
+            ticket = tickets.adopt_parent(
+                db(), gateway(), incident, ticket_id, by=actor(), now=now()
+            )
+        else:
+            raise ApiError(400, "bad_request", "ticket_id must be a ticket id.")
+        db().commit()
+    except service.IncidentError as error:
+        raise ApiError(422, "invalid", str(error)) from None
+    except ZendeskError as error:
+        raise zendesk_error(error) from None
+    return {"parent_ticket_id": ticket.id, "subject": ticket.subject, "type": ticket.type}, 201
+
+
+def candidate_json(c) -> dict:
+    return {
+        "ticket_id": c.ticket_id,
+        "subject": c.subject,
+        "status": c.status,
+        "organization_id": c.organization_id,
+        "requester_id": c.requester_id,
+        "created_at": c.ticket_created_at.isoformat() if c.ticket_created_at else None,
+        "source": c.source,
+    }
+
+
+@bp.get("/incidents/<ref>/candidates")
+def list_candidates(ref: str):
+    """Candidate tickets; ?refresh=true asks Zendesk first."""
+    incident = load(ref)
+    if request.args.get("refresh") in ("1", "true", "yes"):
+        try:
+            tickets.refresh_candidates(db(), gateway(), incident, settings=settings(), now=now())
+            db().commit()
+        except ZendeskError as error:
+            raise zendesk_error(error) from None
+    return {"candidates": [candidate_json(c) for c in tickets.candidates(db(), incident)]}
+
+
+@bp.post("/incidents/<ref>/links")
+def link_tickets(ref: str):
+    """Link {"ticket_ids": [...]} to the parent; answers an outcome per ticket."""
+    incident = load(ref)
+    body = json_body()
+    try:
+        outcomes = tickets.link(
+            db(),
+            gateway(),
+            incident,
+            _ids(body, "ticket_ids"),
+            by=actor(),
+            now=now(),
+            settings=settings(),
+            move=bool(body.get("move", False)),
+        )
+        db().commit()
+    except service.IncidentError as error:
+        raise ApiError(422, "invalid", str(error)) from None
+    except ZendeskError as error:
+        raise zendesk_error(error) from None
+    return {"outcomes": [o.__dict__ for o in outcomes]}
+
+
+@bp.post("/incidents/<ref>/merges")
+def merge_tickets(ref: str):
+    """Merge {"source_ids": [...]} into {"target_id": n}; cannot be undone."""
+    incident = load(ref)
+    body = json_body()
+    target = body.get("target_id")
+    if not isinstance(target, int):
+        raise ApiError(400, "bad_request", "target_id must be a ticket id.")
+    try:
+        rows = merges.plan(
+            db(),
+            incident,
+            target_id=target,
+            source_ids=_ids(body, "source_ids"),
+            by=actor(),
+            now=now(),
+        )
+        db().commit()
+        for row in rows:
+            merges.perform(db(), gateway(), row, commit=db().commit, now=now())
+            db().commit()
+    except service.IncidentError as error:
+        raise ApiError(422, "invalid", str(error)) from None
+    except ZendeskError as error:
+        db().rollback()
+        raise zendesk_error(error) from None
+    return {
+        "merges": [
+            {
+                "target_id": r.target_id,
+                "source_ids": r.source_ids,
+                "state": r.state,
+                "outcomes": r.outcomes,
+            }
+            for r in rows
+        ]
+    }
+
+
+@bp.get("/incidents/<ref>/tickets")
+def incident_tickets(ref: str):
+    """The parent ticket and the linked and merged tickets."""
+    incident = load(ref)
+    return {
+        "parent_ticket_id": incident.parent_ticket_id,
+        "tickets": [
+            {
+                "ticket_id": t.ticket_id,
+                "subject": t.subject,
+                "state": t.state,
+                "organization_id": t.organization_id,
+                "requester_id": t.requester_id,
+                "linked_at": t.linked_at.isoformat(),
+                "linked_by": t.linked_by,
+            }
+            for t in tickets.linked_tickets(db(), incident)
+        ],
+    }
+
+
+@bp.get("/incidents/<ref>/timeline")
+def incident_timeline(ref: str):
+    """Everything done on the incident, oldest first."""
+    incident = load(ref)
+    return {
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "kind": e.kind,
+                "summary": e.summary,
+                "details": e.details,
+            }
+            for e in service.timeline(db(), incident)
+        ]
+    }
+
+
+@bp.post("/zendesk/webhook")
+def zendesk_webhook():
+    """Zendesk tells us about a new ticket; signed with the webhook secret."""
+    body = request.get_data()
+    signature = request.headers.get("X-Zendesk-Webhook-Signature", "")
+    try:
+        webhook.verify(
+            secret=settings().zendesk.webhook_secret,
+            body=body,
+            signature=signature,
+            timestamp=request.headers.get("X-Zendesk-Webhook-Signature-Timestamp", ""),
+            now=now(),
+        )
+    except webhook.WebhookRefused as error:
+        raise ApiError(401, "refused", str(error)) from None
+    try:
+        event = json.loads(body)
+        if not isinstance(event, dict):
+            raise webhook.WebhookRefused("The body is not a JSON object.")
+        ticket = webhook.ticket_from_event(event)
+    except (webhook.WebhookRefused, ValueError) as error:
+        raise ApiError(400, "bad_request", str(error)) from None
+    if not webhook.first_time(db(), webhook.event_key(event, signature), now=now()):
+        db().rollback()
+        return {"status": "already processed"}
+    auto_link = webhook.intake(db(), ticket, now=now())
+    db().commit()
+    for incident in auto_link:
+        _link_in_background(incident, ticket.id)
+    return {"status": "accepted", "candidate_of": [i.reference for i in auto_link]}
+
+
+def _link_in_background(incident: Incident, ticket_id: int) -> None:
+    """Auto-linking talks to Zendesk; the webhook answers without waiting for it."""
+    config, zendesk, time = settings(), gateway(), clock()
+
+    def work(db_session, incident, progress):
+        outcomes = tickets.link(
+            db_session,
+            zendesk,
+            incident,
+            [ticket_id],
+            by="zendesk webhook",
+            now=time.now(),
+            settings=config,
+        )
+        return [o.__dict__ for o in outcomes]
+
+    operation = operations.start(db(), incident, kind="link", total=1, clock=clock())
+    db().commit()
+    thread = operations.run_in_thread(services()["sessionmaker"], operation.id, work, clock=clock())
+    if current_app.testing:
+        thread.join(timeout=30)

@@ -1,0 +1,197 @@
+"""The OpenAPI document of /api/v1, kept in step with the routes by a test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from comms.web.api import bp
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+INCIDENT_REF = {
+    "name": "ref",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "INC-<n> or the numeric id",
+}
+
+# (method, path, summary, request body properties or None)
+OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("get", "/me", "Who this token belongs to", None),
+    ("get", "/openapi.json", "This document", None),
+    ("post", "/zendesk/webhook", "Zendesk webhook intake (signed, no bearer token)", {}),
+    ("get", "/incidents", "List incidents (?status=open)", None),
+    (
+        "post",
+        "/incidents",
+        "Declare an incident",
+        {
+            "title": {"type": "string"},
+            "severity": {"enum": ["critical", "major", "minor", "trivial"]},
+            "description": {"type": "string"},
+            "business_unit": {"type": "string"},
+            "lead_name": {"type": "string"},
+            "lead_email": {"type": "string"},
+            "keywords": {"type": "array", "items": {"type": "string"}},
+            "from_ticket_id": {"type": "integer"},
+            "ticket_as_parent": {"type": "boolean"},
+            "security": {"type": "boolean"},
+            "auto_link": {"type": "boolean"},
+        },
+    ),
+    ("get", "/incidents/{ref}", "One incident", None),
+    (
+        "patch",
+        "/incidents/{ref}",
+        "Change severity or status",
+        {
+            "severity": {"type": "string"},
+            "status": {"type": "string"},
+            "note": {"type": "string"},
+            "auto_link": {"type": "boolean"},
+        },
+    ),
+    (
+        "post",
+        "/incidents/{ref}/parent-ticket",
+        "Adopt ticket_id as parent, or create one",
+        {
+            "ticket_id": {"type": "integer"},
+        },
+    ),
+    ("get", "/incidents/{ref}/candidates", "Candidate tickets (?refresh=true)", None),
+    (
+        "post",
+        "/incidents/{ref}/links",
+        "Link tickets to the parent",
+        {
+            "ticket_ids": {"type": "array", "items": {"type": "integer"}},
+            "move": {"type": "boolean"},
+        },
+    ),
+    (
+        "post",
+        "/incidents/{ref}/merges",
+        "Merge duplicates into a target (irreversible)",
+        {
+            "target_id": {"type": "integer"},
+            "source_ids": {"type": "array", "items": {"type": "integer"}},
+        },
+    ),
+    ("get", "/incidents/{ref}/tickets", "Linked and merged tickets", None),
+    ("get", "/incidents/{ref}/timeline", "The timeline", None),
+    ("get", "/incidents/{ref}/organizations", "Affected organisations", None),
+    (
+        "post",
+        "/incidents/{ref}/organizations",
+        "Add organisations by id or by tag",
+        {
+            "organization_ids": {"type": "array", "items": {"type": "integer"}},
+            "tag": {"type": "string"},
+        },
+    ),
+    ("delete", "/incidents/{ref}/organizations/{organization_id}", "Remove an organisation", None),
+    ("get", "/incidents/{ref}/contacts", "The contact list (?format=csv)", None),
+    (
+        "post",
+        "/incidents/{ref}/contacts",
+        "Add a contact by hand",
+        {
+            "email": {"type": "string"},
+            "name": {"type": "string"},
+        },
+    ),
+    ("post", "/incidents/{ref}/contacts/refresh", "Refresh the contacts from Zendesk", {}),
+    ("delete", "/incidents/{ref}/contacts/{email}", "Exclude a contact", None),
+    ("post", "/incidents/{ref}/contacts/{email}/include", "Include an excluded contact again", {}),
+    ("get", "/incidents/{ref}/updates", "Updates with delivery counts by state", None),
+    (
+        "post",
+        "/incidents/{ref}/updates",
+        "Publish (send_now) or save the status text",
+        {
+            "message": {"type": "string"},
+            "send_now": {"type": "boolean"},
+        },
+    ),
+    ("get", "/incidents/{ref}/updates/{number}/deliveries", "Deliveries of one update", None),
+    (
+        "post",
+        "/incidents/{ref}/resolve",
+        "Resolve: the last update, optionally solve parent",
+        {
+            "message": {"type": "string"},
+            "solve_parent": {"type": "boolean"},
+        },
+    ),
+    (
+        "post",
+        "/incidents/{ref}/schedule",
+        "Pause or resume the schedule",
+        {
+            "paused": {"type": "boolean"},
+            "reason": {"type": "string"},
+        },
+    ),
+    ("get", "/incidents/{ref}/report", "The draft incident report (Markdown)", None),
+    ("get", "/incidents/{ref}/review.ics", "The review meeting invite (iCalendar)", None),
+]
+
+
+def _parameters(path: str) -> list[dict[str, Any]]:
+    found = []
+    for name in ("ref", "organization_id", "email", "number"):
+        if "{" + name + "}" in path:
+            found.append(
+                INCIDENT_REF
+                if name == "ref"
+                else {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            )
+    return found
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for method, path, summary, body in OPERATIONS:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": _parameters(path),
+            "responses": {
+                "200": {"description": "OK"},
+                "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}},
+            },
+        }
+        if body is not None:
+            operation["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": {"type": "object", "properties": body}}},
+            }
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "comms API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "message"],
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "paths": paths,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    return document()
