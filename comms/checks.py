@@ -19,7 +19,35 @@ def check_database(settings: Settings) -> str:
     return f"database answers ({engine.url.render_as_string(hide_password=True)})"
 
 
-CHECKS: list[tuple[str, Check]] = [("database", check_database)]
+def check_zendesk(settings: Settings) -> str:
+    from comms.zendesk import Gateway
+
+    if not settings.zendesk.configured:
+        raise RuntimeError("not configured: set [zendesk] subdomain (or url), email and token")
+    with Gateway(settings.zendesk) as gateway:
+        me = gateway.me()
+    return f"signed in to {gateway.address} as {me.name} <{me.email}> ({me.role})"
+
+
+def check_smtp(settings: Settings) -> str:
+    from comms.mail.send import check_connection
+
+    return check_connection(settings.smtp)
+
+
+def check_templates(settings: Settings) -> str:
+    from comms.mail.render import EmailRenderer
+
+    EmailRenderer(settings).check_all()
+    return "every e-mail template renders"
+
+
+CHECKS: list[tuple[str, Check]] = [
+    ("database", check_database),
+    ("zendesk", check_zendesk),
+    ("smtp", check_smtp),
+    ("templates", check_templates),
+]
 
 
 def run_checks(settings: Settings) -> int:

@@ -64,3 +64,38 @@ def test_check_reports_an_unreachable_database(tmp_path):
     result = comms("check", config=config)
     assert result.returncode == 1
     assert "database: FAILED" in result.stdout
+
+
+def test_check_signs_in_to_zendesk_and_reaches_smtp(tmp_path):
+    from comms.sandbox import Sandbox
+    from comms.sandbox.mailcatcher import MailCatcher
+
+    with Sandbox(port=0, token="right") as sandbox, MailCatcher() as catcher:
+        sandbox.start()
+        config = tmp_path / "config.toml"
+        base = (
+            f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n'
+            f'[smtp]\nbackend = "smtp"\nport = {catcher.port}\ntimeout = 2\n'
+        )
+        config.write_text(base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "right"\n')
+        result = comms("check", config=config)
+        assert result.returncode == 0, result.stdout
+        assert f"zendesk: ok, signed in to {sandbox.url}" in result.stdout
+        assert "smtp: ok" in result.stdout and f"127.0.0.1:{catcher.port}" in result.stdout
+
+        config.write_text(base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "wrong"\n')
+        result = comms("check", config=config)
+        assert result.returncode == 1
+        assert "zendesk: FAILED" in result.stdout and "token" in result.stdout
+        assert "wrong" not in result.stdout  # the secret is never printed
+
+
+def test_check_says_when_smtp_is_unreachable(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n'
+        '[smtp]\nbackend = "smtp"\nport = 1\ntimeout = 2\n'
+    )
+    result = comms("check", config=config)
+    assert result.returncode == 1
+    assert "smtp: FAILED, the mail server at 127.0.0.1:1 cannot be reached: connection refused" in result.stdout
