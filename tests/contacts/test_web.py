@@ -132,3 +132,31 @@ def test_viewers_see_but_cannot_change(login, incident, clients):
         )
         assert response.status_code == 403
     assert viewer.get(f"/incidents/{incident.reference}/contacts/contacts.csv").status_code == 200
+
+
+def test_a_long_refresh_carries_on_in_the_background(
+    login, incident, clients, sandbox, monkeypatch
+):
+    from comms.web import contacts as view
+
+    client = login("manager")
+    post(client, incident, "organizations/tag", tag="platform_wp")
+    wait_for_refresh(client, incident)
+    monkeypatch.setattr(view, "WAIT_SECONDS", 0)
+    sandbox.set_latency(300)
+    page = post(client, incident, "refresh")
+    assert "Reading the contacts from Zendesk:" in page and 'id="contacts-progress"' in page
+    progress = client.get(f"/incidents/{incident.reference}/contacts/refresh").get_json()
+    assert progress["running"] is True
+    wait_for_refresh(client, incident)
+    done = client.get(f"/incidents/{incident.reference}/contacts/refresh").get_json()
+    assert done == {"running": False, "done": 2, "total": 2, "ok": True, "error": "", "contacts": 5}
+
+
+def test_a_resolved_incident_is_read_only(login, incident, db_session):
+    incident.status = "resolved"
+    db_session.commit()
+    client = login("manager")
+    assert "Add by tag" not in page_of(client, incident)
+    page = post(client, incident, "add", email="a@b.example")
+    assert f"{incident.reference} is resolved: its contacts no longer change." in page
