@@ -62,6 +62,7 @@ class PostgresLock:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.connection: Connection | None = None
+        self.locked = False
 
     def acquire(self) -> bool:
         try:
@@ -70,16 +71,15 @@ class PostgresLock:
                     isolation_level="AUTOCOMMIT"
                 )
             query = text("SELECT pg_try_advisory_lock(:key)")
-            if self.connection.execute(query, {"key": ADVISORY_KEY}).scalar():
-                return True
+            self.locked = bool(self.connection.execute(query, {"key": ADVISORY_KEY}).scalar())
         except SQLAlchemyError as error:
             log.warning("cannot reach the database to take the scheduler lock: %s", error)
             self.release()
-        return False
+        return self.locked
 
     def held(self) -> bool:
         """Check the lock is still ours (the connection may have been cut)."""
-        if self.connection is None:
+        if self.connection is None or not self.locked:
             return False
         try:
             return bool(self.connection.execute(text("SELECT 1")).scalar())
@@ -92,6 +92,7 @@ class PostgresLock:
             with contextlib.suppress(SQLAlchemyError):
                 self.connection.close()  # ending the session releases the advisory lock
             self.connection = None
+        self.locked = False
 
 
 class FileLock:
@@ -168,6 +169,7 @@ def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
     scheduler = Scheduler(settings)
     if once:
         report = scheduler.beat()

@@ -1,0 +1,152 @@
+"""Real processes: a sender killed mid-way, and two schedulers side by side."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from comms.clock import Clock, FrozenClock
+from comms.contacts.models import ContactOverride
+from comms.updates.models import Delivery
+from comms.updates.sender import send_pending
+from comms.updates.service import publish
+from tests.updates.conftest import received_by
+
+ROOT = Path(__file__).resolve().parents[2]
+BY = "manager@agency.test"
+
+
+def add_contacts(db_session, incident, count: int, now) -> None:
+    """Many hand-added contacts at once (add_contact one by one is slower)."""
+    rows = [
+        {
+            "incident_id": incident.id,
+            "email": f"person{n}@client.example",
+            "name": f"Person {n}",
+            "action": "add",
+            "by": BY,
+            "at": now,
+        }
+        for n in range(count)
+    ]
+    db_session.execute(insert(ContactOverride), rows)
+    db_session.commit()
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
+    db_session, sessions, settings, clock, catcher, make_incident, database_url
+):
+    incident = make_incident("major", contacts=0)
+    add_contacts(db_session, incident, 500, clock.now())
+    publish(db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings)
+    db_session.commit()
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.updates.worker", database_url, str(catcher.port), "400"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(lambda: len(catcher.messages) >= 150, 20, "the first 150 messages")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert 150 <= len(catcher.messages) < 500
+
+    later = FrozenClock(Clock().now() + timedelta(hours=1))  # past the in-flight timeout
+    report = send_pending(sessions, settings, clock=later)
+    assert report.uncertain <= 1 and report.recovered >= 1
+
+    rows = db_session.scalars(select(Delivery)).all()
+    states = {row.email: row.state for row in rows}
+    counts = received_by(catcher)
+    assert len(rows) == 500 and all(count == 1 for count in counts.values())
+    uncertain = [email for email, state in states.items() if state == "uncertain"]
+    assert len(uncertain) <= 1
+    assert all(state == "sent" for email, state in states.items() if email not in uncertain)
+    assert set(counts) | set(uncertain) == set(states)
+
+
+def write_config(path: Path, database_url: str, smtp_port: int) -> Path:
+    path.write_text(
+        f"""
+[web]
+secret_key = "test"
+[database]
+url = "{database_url}"
+[smtp]
+backend = "smtp"
+host = "127.0.0.1"
+port = {smtp_port}
+timeout = 2
+[schedule]
+tick_seconds = 1
+"""
+    )
+    return path
+
+
+def test_two_schedulers_never_send_anything_twice(
+    db_session, sessions, settings, catcher, make_incident, database_url, tmp_path
+):
+    now = Clock().now()
+    incident = make_incident("critical", contacts=20)
+    publish(
+        db_session,
+        incident,
+        message="Down.",
+        by=BY,
+        now=now - timedelta(minutes=61),
+        settings=settings,
+    )
+    db_session.commit()
+    send_pending(sessions, settings, clock=Clock())  # the initial went out; the next is due
+    env = {
+        **os.environ,
+        "COMMS_CONFIG": str(write_config(tmp_path / "config.toml", database_url, catcher.port)),
+    }
+    logs = [tmp_path / f"scheduler{n}.log" for n in (1, 2)]
+    schedulers = []
+    for log in logs:
+        with log.open("w") as output:
+            command = [sys.executable, "-m", "comms.cli", "scheduler"]
+            schedulers.append(
+                subprocess.Popen(
+                    command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+                )
+            )
+    try:
+        wait_for(lambda: len(catcher.messages) >= 40, 30, "two updates to 20 contacts")
+        time.sleep(1.5)  # give a double send the chance to show
+        active = [n for n, log in enumerate(logs) if "scheduler: active" in log.read_text()]
+        assert len(active) == 1, [log.read_text() for log in logs]
+        schedulers[active[0]].send_signal(signal.SIGKILL)
+        schedulers[active[0]].wait()
+
+        publish(
+            db_session, incident, message="Still down.", by=BY, now=Clock().now(), settings=settings
+        )
+        db_session.commit()
+        wait_for(lambda: len(catcher.messages) >= 60, 30, "the standby to take over")
+        time.sleep(1.5)
+    finally:
+        for process in schedulers:
+            process.terminate()
+            process.wait()
+    standby = 1 - active[0]
+    assert "scheduler: active" in logs[standby].read_text()
+    assert set(received_by(catcher).values()) == {3}
+    message_ids = [str(m.message["Message-ID"]) for m in catcher.messages]
+    assert len(message_ids) == len(set(message_ids)) == 60
