@@ -133,14 +133,18 @@ def parser() -> argparse.ArgumentParser:
         "sandbox", help="run the Zendesk sandbox (try: comms sandbox --help)", add_help=False
     )
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
-    for name, extra in EXTRA_PARSERS.items():
-        extra(sub.add_parser(name, help=EXTRA_HELP[name]))
+    scheduler = sub.add_parser(
+        "scheduler", help="send due client updates and reminders (one active; others stand by)"
+    )
+    scheduler.add_argument("--once", action="store_true", help="run one tick and exit")
+    demo = sub.add_parser(
+        "demo", help="everything on this machine with an incident under way (no config needed)"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=5000, help="the web port (default 5000)")
+    demo.add_argument("--cadence", type=int, default=2, help="minutes between client updates")
+    demo.add_argument("--folder", default="instance/demo", help="where the demo keeps its data")
     return root
-
-
-# Later modules register their commands here (scheduler, demo).
-EXTRA_PARSERS: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
-EXTRA_HELP: dict[str, str] = {}
 
 
 @command
@@ -150,12 +154,18 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     return run_scheduler(settings, once=args.once)
 
 
-def _scheduler_arguments(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--once", action="store_true", help="run one tick and exit")
+@command
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
 
+    from comms.demo import run
 
-EXTRA_PARSERS["scheduler"] = _scheduler_arguments
-EXTRA_HELP["scheduler"] = "send due client updates and reminders (one active; others stand by)"
+    if args.cadence < 1:
+        print("error: --cadence is whole minutes, 1 or more.", file=sys.stderr)
+        return 2
+    return run(
+        settings, host=args.host, port=args.port, cadence=args.cadence, folder=Path(args.folder)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

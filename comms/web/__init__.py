@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
         auth,
         contacts,
         dashboard,
+        demo,
         filters,
         incidents,
         openapi,
@@ -70,6 +71,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(contacts.bp)
     app.register_blueprint(updates.bp)
     app.register_blueprint(api.bp)
+    if app.extensions["comms"]["settings"].web.demo:
+        app.register_blueprint(demo.bp)
     csrf.exempt(api.bp)
     del (
         api_contacts,

@@ -1,0 +1,251 @@
+"""`comms demo`: the whole product on one machine, with an incident already under way.
+
+SQLite in instance/demo (fresh each start), the Zendesk sandbox seeded with a demo agency, a
+real SMTP server whose messages show at /demo/mailbox, the scheduler on a short cadence, and
+the web app. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from comms.clock import Clock
+from comms.config import (
+    DatabaseSettings,
+    ScheduleSettings,
+    Settings,
+    SmtpSettings,
+    ZendeskSettings,
+)
+
+log = logging.getLogger(__name__)
+DEMO_EMAIL = "demo@brightwave.digital"
+COMPANY = "Brightwave Digital"
+INCIDENT_TITLE = "Client sites on the legacy hosting platform returning 503 errors"
+FIRST_MESSAGE = (
+    "Since about 10:40 this morning, websites hosted on our legacy platform have been showing "
+    "a '503 Service Unavailable' page to some visitors. Our hosting team has identified a fault "
+    "in the platform's load balancer and is moving traffic to healthy servers. No data has been "
+    "lost. We will update you again within the hour."
+)
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    password: str
+    sandbox: object
+    catcher: object
+
+
+def demo_settings(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> Settings:
+    """Settings for the demo: everything local, every day a working day, a short cadence."""
+    every = {"critical": cadence, "major": cadence, "minor": cadence, "trivial": 0}
+    return replace(
+        base,
+        web=replace(
+            base.web,
+            base_url=f"http://{host}:{port}",
+            company_name=COMPANY,
+            demo=True,
+            secret_key=base.web.secret_key or secrets.token_hex(32),
+        ),
+        database=DatabaseSettings(url=f"sqlite:///{folder / 'comms.sqlite'}"),
+        schedule=ScheduleSettings(
+            cadence_minutes=every,
+            working_hours="00:00-23:59",
+            working_days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+            reminder_minutes_before=1,
+            tick_seconds=5,
+        ),
+        source="comms demo",
+    )
+
+
+def start_services(settings: Settings, folder: Path) -> Demo:
+    """Start the sandbox and the mail catcher, and point the settings at them."""
+    from comms.sandbox import Sandbox
+    from comms.sandbox.mailcatcher import MailCatcher
+
+    sandbox = Sandbox(port=0, seed="demo").start()
+    catcher = MailCatcher()
+    catcher.start()
+    settings = replace(
+        settings,
+        zendesk=ZendeskSettings(
+            url=sandbox.url,
+            email="alex.morgan@brightwave.digital",
+            token=sandbox.token,
+            webhook_secret=secrets.token_urlsafe(24),
+            timeout=10,
+        ),
+        smtp=SmtpSettings(
+            backend="smtp",
+            host="127.0.0.1",
+            port=catcher.port,
+            timeout=10,
+            from_address=f"{COMPANY} Support <support@brightwave.digital>",
+            reply_to="support@brightwave.digital",
+            outbox_dir=str(folder / "outbox"),
+        ),
+    )
+    sandbox.set_webhook(
+        f"{settings.web.base_url}/api/v1/zendesk/webhook", settings.zendesk.webhook_secret
+    )
+    return Demo(settings, secrets.token_urlsafe(9), sandbox, catcher)
+
+
+def prepare_database(demo: Demo) -> None:
+    """A fresh schema, the demo user, and an incident in progress with an update sent."""
+    from comms.auth.service import create_user
+    from comms.db import make_engine, make_sessionmaker
+    from comms.migrate import upgrade
+    from comms.updates.sender import send_pending
+
+    engine = make_engine(demo.settings.database.url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    clock = Clock()
+    with sessions() as db:
+        user = create_user(
+            db,
+            email=DEMO_EMAIL,
+            name="Dana Demo",
+            role="admin",
+            password=demo.password,
+            now=clock.now(),
+        )
+        db.commit()
+        seed_incident(db, demo.settings, user, clock)
+    send_pending(sessions, demo.settings, clock=clock)
+    engine.dispose()
+
+
+def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
+    """Declare the demo incident, link its tickets, build the list and publish an update."""
+    from comms.contacts import service as contacts
+    from comms.incidents import service as incidents
+    from comms.incidents import tickets
+    from comms.updates.service import publish
+    from comms.zendesk import Gateway
+
+    by, now = user.email, clock.now()
+    with Gateway(settings.zendesk) as gateway:
+        incident = incidents.declare(
+            db,
+            title=INCIDENT_TITLE,
+            severity="critical",
+            settings=settings,
+            by=by,
+            now=now,
+            description="503s on sites hosted on the legacy platform; load balancer suspected.",
+            business_unit="Hosting",
+            lead_name="Priya Shah",
+            lead_email="priya.shah@brightwave.digital",
+            comms_manager=user,
+            keywords=["503", "down", "loading", "unavailable"],
+        )
+        contacts.add_organizations_by_tag(
+            db, gateway, incident, "hosting_legacy", by=by, now=now, settings=settings
+        )
+        db.commit()
+        tickets.create_parent(db, gateway, incident, by=by, now=now)
+        found = tickets.refresh_candidates(db, gateway, incident, settings=settings, now=now)
+        db.commit()
+        tickets.link(
+            db,
+            gateway,
+            incident,
+            [c.ticket_id for c in found[:6]],
+            by=by,
+            now=now,
+            settings=settings,
+        )
+        contacts.refresh(db, gateway, incident, settings, now=now, by=by)
+        incidents.change_status(
+            db, incident, status="identified", note="load balancer fault", by=by, now=now
+        )
+        publish(db, incident, message=FIRST_MESSAGE, by=by, now=now, settings=settings)
+        db.commit()
+
+
+def trickle_tickets(sandbox, stop: threading.Event, every: float = 45.0, most: int = 20) -> None:
+    """Now and then a client raises another ticket, as they do during an outage."""
+    store = sandbox.store
+    with store.lock:
+        legacy = [o for o in store.orgs.values() if "hosting_legacy" in o["tags"]]
+    for n in range(most):
+        if stop.wait(every) or not legacy:
+            return
+        org = legacy[n % len(legacy)]
+        people = [u for u in store.org_members(org["id"]) if u.get("email") and not u["suspended"]]
+        if people:
+            store.add_ticket(
+                subject="Our website is showing a 503 error",
+                requester_id=people[0]["id"],
+                organization_id=org["id"],
+                description="Visitors see 'Service Unavailable'. Please help!",
+            )
+
+
+def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> int:
+    """Start everything, print the URL and login, serve until Ctrl-C, then stop cleanly."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from werkzeug.serving import make_server
+
+    from comms import create_app
+    from comms.updates.scheduler import Scheduler
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "comms.sqlite").unlink(missing_ok=True)
+    settings = demo_settings(base, host=host, port=port, cadence=cadence, folder=folder)
+    server_socket = make_server(host, port, app=None, threaded=True)  # reserve the port first
+    demo = start_services(settings, folder)
+    stop = threading.Event()
+    scheduler = Scheduler(demo.settings)
+    background = BackgroundScheduler(timezone="UTC")
+    try:
+        prepare_database(demo)
+        app = create_app(demo.settings)
+        app.extensions["comms"]["mailcatcher"] = demo.catcher
+        server_socket.app = app
+        background.add_job(
+            scheduler.beat,
+            "interval",
+            seconds=demo.settings.schedule.tick_seconds,
+            max_instances=1,
+            coalesce=True,
+        )
+        background.start()
+        threading.Thread(target=trickle_tickets, args=(demo.sandbox, stop), daemon=True).start()
+        print_welcome(demo, cadence)
+        server_socket.serve_forever()
+    except KeyboardInterrupt:
+        print("\nStopping the demo…", flush=True)
+    finally:
+        stop.set()
+        if background.running:
+            background.shutdown(wait=False)
+        server_socket.server_close()
+        scheduler.close()
+        demo.sandbox.stop()
+        demo.catcher.stop()
+    print("The demo has stopped.", flush=True)
+    return 0
+
+
+def print_welcome(demo: Demo, cadence: int) -> None:
+    base = demo.settings.web.base_url
+    print(
+        f"\ncomms demo is running at {base}\n"
+        f"  sign in as  {DEMO_EMAIL}\n"
+        f"  password    {demo.password}\n"
+        f"  mailbox     {base}/demo/mailbox (every e-mail sent shows up here)\n"
+        f"  Zendesk     {demo.sandbox.url} (the sandbox, seeded with 40 clients)\n"
+        f"Client updates go out every {cadence} minutes. Press Ctrl-C to stop.\n",
+        flush=True,
+    )
