@@ -1,5 +1,166 @@
-"""The JSON API for an incident's updates."""
+"""The JSON API for an incident's updates, its schedule and its resolution."""
 
 from __future__ import annotations
 
-from comms.web.api import bp  # noqa: F401  (routes are added to the API blueprint)
+from flask import jsonify
+
+from comms.incidents import service as incidents
+from comms.incidents.models import Incident
+from comms.mail.render import TemplateProblem
+from comms.updates import control, history, messages, resolve, service
+from comms.web.api import ApiError, bp, json_body
+from comms.web.context import actor, db, gateway, now, settings
+from comms.web.updates import deliver_in_background
+
+PROBLEMS = (service.UpdateProblem, TemplateProblem)
+
+
+def _incident(ref: str) -> Incident:
+    incident = incidents.get(db(), ref)
+    if incident is None:
+        raise ApiError(404, "not_found", f"There is no incident {ref}.")
+    return incident
+
+
+def _text(body: dict, key: str = "message") -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, "bad_request", f'Give "{key}" as a non-empty string.')
+    return value
+
+
+def _flag(body: dict, key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise ApiError(400, "bad_request", f'"{key}" must be true or false.')
+    return value
+
+
+def _problem(problem: Exception) -> ApiError:
+    db().rollback()
+    return ApiError(
+        409 if isinstance(problem, service.UpdateProblem) else 422, "refused", str(problem)
+    )
+
+
+@bp.post("/incidents/<ref>/updates")
+def api_publish_update(ref: str):
+    """Send an update to every contact now, or save the status text for the next one."""
+    incident = _incident(ref)
+    body = json_body()
+    text = _text(body)
+    try:
+        if not _flag(body, "send_now", True):
+            service.save_status_text(db(), incident, message=text, by=actor(), now=now())
+            db().commit()
+            return {"saved": True, "current_message": incident.current_message}
+        update = service.publish(
+            db(), incident, message=text, by=actor(), now=now(), settings=settings()
+        )
+        db().commit()
+    except PROBLEMS as problem:
+        raise _problem(problem) from problem
+    deliver_in_background()
+    (summary,) = [s for s in history.history(db(), incident) if s.update.id == update.id]
+    return history.update_json(summary), 201
+
+
+@bp.get("/incidents/<ref>/updates")
+def api_list_updates(ref: str):
+    """List the incident's updates, newest first, with delivery counts by state."""
+    incident = _incident(ref)
+    return {
+        "next_update_due_at": messages.when(incident.next_update_due_at),
+        "paused": incident.schedule_paused,
+        "pause_reason": incident.pause_reason,
+        "updates": [history.update_json(s) for s in history.history(db(), incident)],
+    }
+
+
+@bp.get("/incidents/<ref>/updates/<int:number>/deliveries")
+def api_list_deliveries(ref: str, number: int):
+    """List one update's deliveries with their state and SMTP reply."""
+    incident = _incident(ref)
+    update = history.find(db(), incident, number)
+    if update is None:
+        raise ApiError(404, "not_found", f"{incident.reference} has no update {number}.")
+    return jsonify(deliveries=[history.delivery_json(d) for d in history.deliveries(db(), update)])
+
+
+@bp.post("/incidents/<ref>/updates/preview")
+def api_preview_update(ref: str):
+    """Render the e-mail a contact would receive (the first contact unless "email" is given)."""
+    incident = _incident(ref)
+    body = json_body()
+    try:
+        rendered, headers = service.preview(
+            db(),
+            incident,
+            message=str(body.get("message", "")),
+            email=str(body.get("email", "")),
+            settings=settings(),
+            now=now(),
+        )
+    except PROBLEMS as problem:
+        raise _problem(problem) from problem
+    return messages.as_dict(rendered, headers)
+
+
+@bp.post("/incidents/<ref>/resolve")
+def api_resolve(ref: str):
+    """Resolve: the resolved update to every contact, schedule stopped, parent solved if asked."""
+    incident = _incident(ref)
+    body = json_body()
+    text, solve = _text(body), _flag(body, "solve_parent", False)
+    try:
+        outcome = resolve.resolve(
+            db(),
+            gateway() if settings().zendesk.configured else None,
+            incident,
+            message=text,
+            solve_parent=solve,
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
+        db().commit()
+    except PROBLEMS as problem:
+        raise _problem(problem) from problem
+    deliver_in_background()
+    return {
+        "reference": incident.reference,
+        "status": incident.status,
+        "resolved_at": messages.when(incident.resolved_at),
+        "update": outcome.update.number if outcome.update else None,
+        "parent_solved": outcome.parent_solved,
+        "zendesk_problem": outcome.zendesk_problem,
+    }
+
+
+@bp.post("/incidents/<ref>/schedule")
+def api_schedule(ref: str):
+    """Pause or resume the automatic updates; a pause needs a reason."""
+    incident = _incident(ref)
+    body = json_body()
+    paused = _flag(body, "paused", False)
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise ApiError(400, "bad_request", '"reason" must be a string.')
+    try:
+        control.set_paused(
+            db(),
+            incident,
+            paused=paused,
+            reason=reason,
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
+        db().commit()
+    except PROBLEMS as problem:
+        raise _problem(problem) from problem
+    return {
+        "paused": incident.schedule_paused,
+        "reason": incident.pause_reason,
+        "next_update_due_at": messages.when(incident.next_update_due_at),
+    }

@@ -1,14 +1,247 @@
-"""The incident page's updates section and its actions."""
+"""The incident page's updates section: compose, preview, send, schedule, resolve, history."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+import threading
+from typing import Any
 
-from comms.incidents.models import Incident
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template_string,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from comms.incidents import service as incidents
+from comms.incidents.models import Incident, TimelineEvent
+from comms.mail.render import TemplateProblem
+from comms.updates import control, history, messages, resolve, service
+from comms.updates.sender import send_pending
+from comms.web.context import actor, db, gateway, now, settings
 
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
+log = logging.getLogger(__name__)
+PROBLEMS = (service.UpdateProblem, TemplateProblem)
+SHOWN_CONTACTS = 500
+CONFIRM_PAGE = """{% extends "base.html" %}
+{% block title %}{{ incident.reference }}: confirm{% endblock %}
+{% block content %}<h1>{{ incident.reference }} {{ incident.title }}</h1>
+{% include "_updates.html" %}{% endblock %}"""
+
+
+def deliver_in_background() -> threading.Thread:
+    """Send what is pending in a thread with its own session, so the page returns at once."""
+    comms = current_app.extensions["comms"]
+
+    def work() -> None:
+        try:
+            send_pending(comms["sessionmaker"], comms["settings"], clock=comms["clock"])
+        except Exception:  # the scheduler picks up whatever is left
+            log.exception("sending in the background failed")
+
+    thread = threading.Thread(target=work, name="comms-update-sender", daemon=True)
+    comms.setdefault("update_senders", []).append(thread)
+    thread.start()
+    return thread
+
+
+def _held(incident: Incident, last_at: Any) -> TimelineEvent | None:
+    """The latest automatic update that could not go out, if nothing was sent since."""
+    event = db().scalar(
+        select(TimelineEvent)
+        .filter_by(incident_id=incident.id, kind="automatic_update_held")
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    )
+    return event if event and (last_at is None or event.at > last_at) else None
 
 
 def panel(incident: Incident) -> dict:
     """What the incident page needs to show the updates section."""
-    return {}
+    contacts = service.recipients(db(), incident, settings())
+    summaries = history.history(db(), incident)
+    return {
+        "updates_can_change": current_user.can_change and incident.is_open,
+        "updates_message": incident.current_message,
+        "updates_recipients": len(contacts),
+        "updates_contacts": contacts[:SHOWN_CONTACTS],
+        "updates_history": summaries,
+        "updates_in_progress": any(s.in_progress for s in summaries),
+        "updates_held": _held(incident, summaries[0].update.created_at if summaries else None),
+        "updates_confirm": None,
+    }
+
+
+def _incident(ref: str, *, open_only: bool = True) -> Incident:
+    incident = incidents.get(db(), ref)
+    if incident is None:
+        abort(404)
+    if open_only and not incident.is_open:
+        flash(f"{incident.reference} is resolved: its updates no longer change.", "error")
+        abort(_back(incident))
+    return incident
+
+
+def _back(incident: Incident):
+    return redirect(url_for("incidents.show", ref=incident.reference) + "#updates")
+
+
+def _confirm(incident: Incident, **step: Any) -> str:
+    """A confirmation step: the updates section alone, asking before anything goes out."""
+    return render_template_string(
+        CONFIRM_PAGE, incident=incident, **{**panel(incident), "updates_confirm": step}
+    )
+
+
+@bp.post("/preview")
+def preview(ref: str):
+    """Render the e-mail a chosen contact would receive, as JSON for the live preview."""
+    incident = _incident(ref, open_only=False)
+    form = request.get_json(silent=True) or request.form
+    try:
+        rendered, headers = service.preview(
+            db(),
+            incident,
+            message=str(form.get("message", "")),
+            email=str(form.get("email", "")),
+            settings=settings(),
+            now=now(),
+        )
+    except PROBLEMS as problem:
+        return jsonify(error="preview_failed", message=str(problem)), 400
+    return jsonify(messages.as_dict(rendered, headers))
+
+
+@bp.post("/compose")
+def compose(ref: str):
+    """Save the status text, or ask to confirm sending it now to every contact."""
+    incident = _incident(ref)
+    text = request.form.get("message", "")
+    if request.form.get("action") == "send":
+        count = len(service.recipients(db(), incident, settings()))
+        if not text.strip() or not count:
+            flash("Write the status text and add contacts before sending.", "error")
+            return _back(incident)
+        return _confirm(incident, action="send", message=text, recipients=count)
+    try:
+        service.save_status_text(db(), incident, message=text, by=actor(), now=now())
+        db().commit()
+        flash("Saved: the next scheduled update will carry this text.", "success")
+    except PROBLEMS as problem:
+        flash(str(problem), "error")
+    return _back(incident)
+
+
+@bp.post("/send")
+def send(ref: str):
+    """Publish the confirmed update to every contact and start sending it."""
+    incident = _incident(ref)
+    text = request.form.get("message", "")
+    expected = request.form.get("recipients", "")
+    count = len(service.recipients(db(), incident, settings()))
+    if expected != str(count):
+        flash(f"The contact list changed: the update would now go to {count}.", "error")
+        return _confirm(incident, action="send", message=text, recipients=count)
+    try:
+        update = service.publish(
+            db(), incident, message=text, by=actor(), now=now(), settings=settings()
+        )
+        db().commit()
+    except PROBLEMS as problem:
+        db().rollback()
+        flash(f"Nothing was sent: {problem}", "error")
+        return _back(incident)
+    deliver_in_background()
+    flash(f"Update {update.number} is going out to {count} contacts.", "success")
+    return _back(incident)
+
+
+@bp.post("/schedule")
+def schedule(ref: str):
+    """Pause or resume the automatic updates, with a reason."""
+    incident = _incident(ref)
+    paused = request.form.get("paused") == "1"
+    try:
+        control.set_paused(
+            db(),
+            incident,
+            paused=paused,
+            reason=request.form.get("reason", ""),
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
+        db().commit()
+        flash("Automatic updates paused." if paused else "Automatic updates resumed.", "success")
+    except service.UpdateProblem as problem:
+        flash(str(problem), "error")
+    return _back(incident)
+
+
+@bp.post("/resolve")
+def resolve_incident(ref: str):
+    """Resolve after confirmation: the last update to all, the schedule stopped, Zendesk solved."""
+    incident = _incident(ref)
+    text = request.form.get("message", "")
+    solve = request.form.get("solve_parent") == "on"
+    if request.form.get("confirmed") != "yes":
+        count = len(service.recipients(db(), incident, settings()))
+        return _confirm(incident, action="resolve", message=text, recipients=count, solve=solve)
+    try:
+        outcome = resolve.resolve(
+            db(),
+            gateway() if settings().zendesk.configured else None,
+            incident,
+            message=text,
+            solve_parent=solve,
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
+        db().commit()
+    except PROBLEMS as problem:
+        db().rollback()
+        flash(f"{incident.reference} is still open and nothing was sent: {problem}", "error")
+        return _back(incident)
+    deliver_in_background()
+    flash(f"{incident.reference} is resolved; the resolved update is going out.", "success")
+    if outcome.parent_solved:
+        flash(f"Parent ticket #{incident.parent_ticket_id} is solved in Zendesk.", "success")
+    elif solve:
+        flash(f"The parent ticket is NOT solved: {outcome.zendesk_problem}", "error")
+    return _back(incident)
+
+
+@bp.post("/solve-parent")
+def solve_parent(ref: str):
+    """Try again to solve the parent ticket of a resolved incident."""
+    incident = _incident(ref, open_only=False)
+    last = service.latest(db(), incident)
+    text = request.form.get("message") or (last.message if last else "") or "Resolved."
+    zendesk = gateway() if settings().zendesk.configured else None
+    solved, problem = resolve.solve_parent_ticket(
+        db(), zendesk, incident, message=text, by=actor(), now=now()
+    )
+    db().commit()
+    flash("The parent ticket is solved." if solved else problem, "success" if solved else "error")
+    return _back(incident)
+
+
+@bp.get("/progress")
+def progress(ref: str):
+    """Delivery counts per update, for the page to show sending progress."""
+    incident = _incident(ref, open_only=False)
+    summaries = history.history(db(), incident)
+    return jsonify(
+        in_progress=any(s.in_progress for s in summaries),
+        next_update_due_at=messages.when(incident.next_update_due_at),
+        updates=[history.update_json(s) for s in summaries],
+    )

@@ -1,0 +1,137 @@
+"""The updates section through the test client, as the comms manager uses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import csrf_token
+from tests.updates.conftest import contact_address, received_by
+
+
+@pytest.fixture
+def incident(make_incident):
+    return make_incident("major", contacts=3, current_message="Sites are slow.")
+
+
+def wait_for_senders(app) -> None:
+    for thread in app.extensions["comms"].get("update_senders", []):
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+def page_of(client, incident) -> str:
+    return client.get(f"/incidents/{incident.reference}").get_data(as_text=True)
+
+
+def post(client, incident, path: str, follow: bool = True, **form):
+    token = csrf_token(page_of(client, incident))
+    url = f"/incidents/{incident.reference}/updates/{path}"
+    return client.post(url, data={"csrf_token": token, **form}, follow_redirects=follow)
+
+
+def test_compose_preview_confirm_and_send(app, login, incident, catcher):
+    client = login("manager")
+    page = page_of(client, incident)
+    assert "Sites are slow." in page and "Send now to 3 recipients" in page
+
+    token = csrf_token(page)
+    preview = client.post(
+        f"/incidents/{incident.reference}/updates/preview",
+        json={"message": "Databases are moving.", "email": contact_address(2)},
+        headers={"X-CSRFToken": token},
+    )
+    assert preview.status_code == 200
+    body = preview.get_json()
+    assert "Dear Contact 2," in body["text"] and "Dear Contact 2," in body["html"]
+    assert body["headers"]["To"] == f"Contact 2 <{contact_address(2)}>"
+
+    confirm = post(client, incident, "compose", message="Databases are moving.", action="send")
+    text = confirm.get_data(as_text=True)
+    assert "Send this update now to 3 recipients?" in text and "Databases are moving." in text
+    assert not catcher.messages
+
+    sent = client.post(
+        f"/incidents/{incident.reference}/updates/send",
+        data={
+            "csrf_token": csrf_token(text),
+            "message": "Databases are moving.",
+            "recipients": "3",
+        },
+        follow_redirects=True,
+    )
+    assert "Update 1 is going out to 3 contacts." in sent.get_data(as_text=True)
+    wait_for_senders(app)
+    assert received_by(catcher) == {contact_address(n): 1 for n in (1, 2, 3)}
+    progress = client.get(f"/incidents/{incident.reference}/updates/progress").get_json()
+    assert progress["updates"][0]["counts"]["sent"] == 3 and not progress["in_progress"]
+    assert 'data-state="sent">3<' in page_of(client, incident)
+
+
+def test_a_changed_contact_list_asks_again(app, login, incident, catcher):
+    client = login("manager")
+    response = post(client, incident, "send", message="News", recipients="2")
+    assert "Send this update now to 3 recipients?" in response.get_data(as_text=True)
+    assert not catcher.messages
+
+
+def test_save_for_the_next_scheduled_update_sends_nothing(app, login, incident, catcher):
+    client = login("manager")
+    page = post(client, incident, "compose", message="Newer text.", action="save").get_data(
+        as_text=True
+    )
+    assert "the next scheduled update will carry this text" in page and "Newer text." in page
+    assert not catcher.messages
+
+
+def test_failures_are_listed_with_their_smtp_reply(app, login, incident, catcher):
+    client = login("manager")
+    catcher.fail_next(550, stage="rcpt")
+    post(client, incident, "send", message="News", recipients="3")
+    wait_for_senders(app)
+    page = page_of(client, incident)
+    assert 'data-state="failed">1<' in page and 'data-state="sent">2<' in page
+    assert "550 Mailbox unavailable" in page
+
+
+def test_pause_and_resume_with_a_reason(app, login, incident):
+    client = login("manager")
+    post(client, incident, "send", message="News", recipients="3")
+    wait_for_senders(app)
+    assert "in 60 min" in page_of(client, incident) or "in 1 h" in page_of(client, incident)
+    page = post(client, incident, "schedule", paused="1", reason="Vendor call at noon").get_data(
+        as_text=True
+    )
+    assert "Paused</strong>: Vendor call at noon" in page
+    page = post(client, incident, "schedule", paused="0", reason="").get_data(as_text=True)
+    assert "Automatic updates resumed." in page and "Next automatic update" in page
+    assert "Say why" in post(client, incident, "schedule", paused="1", reason=" ").get_data(
+        as_text=True
+    )
+
+
+def test_resolve_asks_for_confirmation_then_resolves(app, login, incident, catcher):
+    client = login("manager")
+    confirm = post(client, incident, "resolve", message="All fixed.").get_data(as_text=True)
+    assert "and send the resolved update to 3 recipients?" in confirm
+    assert not catcher.messages
+    done = client.post(
+        f"/incidents/{incident.reference}/updates/resolve",
+        data={"csrf_token": csrf_token(confirm), "message": "All fixed.", "confirmed": "yes"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "is resolved; the resolved update is going out." in done
+    wait_for_senders(app)
+    assert len(catcher.messages) == 3 and "All fixed." in catcher.messages[0].text
+
+
+def test_a_viewer_sees_the_history_but_cannot_send(app, login, incident, catcher):
+    client = login("viewer")
+    page = page_of(client, incident)
+    assert "Client updates" in page and "Send now" not in page
+    url = f"/incidents/{incident.reference}/updates/send"
+    assert (
+        client.post(
+            url, data={"csrf_token": csrf_token(page), "message": "x", "recipients": "3"}
+        ).status_code
+        == 403
+    )
