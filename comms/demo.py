@@ -128,8 +128,8 @@ def prepare_database(demo: Demo) -> None:
 def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
     """Declare the demo incident, link its tickets, build the list and publish an update."""
     from comms.contacts import service as contacts
+    from comms.incidents import parent, tickets
     from comms.incidents import service as incidents
-    from comms.incidents import tickets
     from comms.updates.service import publish
     from comms.zendesk import Gateway
 
@@ -153,7 +153,7 @@ def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
             db, gateway, incident, "hosting_legacy", by=by, now=now, settings=settings
         )
         db.commit()
-        tickets.create_parent(db, gateway, incident, by=by, now=now)
+        parent.create_parent(db, gateway, incident, by=by, now=now)
         found = tickets.refresh_candidates(db, gateway, incident, settings=settings, now=now)
         db.commit()
         tickets.link(

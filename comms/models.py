@@ -13,6 +13,7 @@ from comms.incidents.models import (
     Incident,
     LinkedTicket,
     MergeRequest,
+    Operation,
     TimelineEvent,
     WebhookEvent,
 )

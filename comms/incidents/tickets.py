@@ -10,9 +10,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
-from comms.incidents.models import PRIORITY_BY_SEVERITY, Candidate, Incident, LinkedTicket
+from comms.incidents.models import Candidate, Incident, LinkedTicket
 from comms.incidents.service import IncidentError, record, require_open
-from comms.zendesk import Gateway, Ticket, ZendeskError
+from comms.zendesk import Gateway, Ticket
 
 Progress = Callable[[int, int], None]
 
@@ -27,62 +27,6 @@ class LinkOutcome:
 def agent_link(settings: Settings, ticket_id: int) -> str:
     """Where an agent opens the ticket in Zendesk."""
     return f"{settings.zendesk.agent_url}/agent/tickets/{ticket_id}"
-
-
-def create_parent(
-    db_session: Session, gateway: Gateway, incident: Incident, *, by: str, now: datetime
-) -> Ticket:
-    """Create the parent ticket in Zendesk: a problem named after the incident."""
-    require_open(incident)
-    if incident.parent_ticket_id:
-        raise IncidentError(
-            f"{incident.reference} already has parent ticket {incident.parent_ticket_id}."
-        )
-    ticket = gateway.create_problem(
-        subject=f"[{incident.reference}] {incident.title}",
-        description=incident.description or incident.title,
-        tags=["incident", incident.reference.lower()],
-        priority=PRIORITY_BY_SEVERITY[incident.severity],
-    )
-    _set_parent(db_session, incident, ticket, by=by, now=now, how="Created")
-    return ticket
-
-
-def adopt_parent(
-    db_session: Session,
-    gateway: Gateway,
-    incident: Incident,
-    ticket_id: int,
-    *,
-    by: str,
-    now: datetime,
-) -> Ticket:
-    """Make an existing ticket the parent: Zendesk turns it into a problem."""
-    require_open(incident)
-    if incident.parent_ticket_id == ticket_id:
-        raise IncidentError(f"Ticket {ticket_id} is already the parent of {incident.reference}.")
-    _refuse_taken(db_session, incident.id, [ticket_id], move=False)
-    ticket = gateway.adopt_as_problem(ticket_id)
-    db_session.execute(delete(Candidate).where(Candidate.ticket_id == ticket_id))
-    _set_parent(db_session, incident, ticket, by=by, now=now, how="Adopted")
-    return ticket
-
-
-def _set_parent(
-    db_session: Session, incident: Incident, ticket: Ticket, *, by: str, now: datetime, how: str
-) -> None:
-    before = incident.parent_ticket_id
-    incident.parent_ticket_id = ticket.id
-    record(
-        db_session,
-        incident,
-        actor=by,
-        kind="parent",
-        now=now,
-        summary=f"{how} ticket {ticket.id} as the parent ticket: {ticket.subject}"
-        + (f" (replacing {before})" if before else ""),
-        details={"ticket_id": ticket.id, "previous": before},
-    )
 
 
 def refresh_candidates(
@@ -159,7 +103,7 @@ def linked_tickets(db_session: Session, incident: Incident) -> list[LinkedTicket
     )
 
 
-def _refuse_taken(
+def refuse_taken(
     db_session: Session, incident_id: int | None, ticket_ids: Sequence[int], *, move: bool
 ) -> dict[int, LinkedTicket]:
     """Tickets of other incidents are refused unless moved explicitly; returns those moving."""
@@ -210,7 +154,7 @@ def link(
             )
         )
     )
-    moving = _refuse_taken(db_session, incident.id, wanted, move=move)
+    moving = refuse_taken(db_session, incident.id, wanted, move=move)
     outcomes = [LinkOutcome(t, True, "already linked: skipped") for t in wanted if t in mine]
     to_link = [t for t in wanted if t not in mine]
     if not to_link:
@@ -342,71 +286,3 @@ def _record_link_summary(
         summary=summary + ".",
         details={"linked": linked, "refused": {str(k): v for k, v in refused.items()}},
     )
-
-
-def declare_from_ticket(
-    db_session: Session,
-    gateway: Gateway,
-    ticket_id: int,
-    *,
-    as_parent: bool,
-    commit: Callable[[], None],
-    by: str,
-    now: datetime,
-    settings: Settings,
-    **fields,
-) -> Incident:
-    """Declare from a client's ticket: its organisation is affected; it is linked or the parent.
-
-    Each step is committed when Zendesk has done it, so a failure later keeps what was done.
-    """
-    from comms.contacts import service as contacts
-    from comms.incidents.service import declare
-
-    ticket = gateway.ticket(ticket_id)  # an unknown or closed ticket stops here, nothing recorded
-    if ticket.closed:
-        raise IncidentError(f"Ticket {ticket_id} is closed; Zendesk cannot link or adopt it.")
-    _refuse_taken(db_session, None, [ticket_id], move=False)
-    organization = gateway.organizations([ticket.organization_id]) if ticket.organization_id else []
-    incident = declare(db_session, by=by, now=now, settings=settings, **fields)
-    record(
-        db_session,
-        incident,
-        actor=by,
-        kind="declared-from-ticket",
-        now=now,
-        summary=f"Declared from ticket {ticket.id}: {ticket.subject}",
-        details={"ticket_id": ticket.id, "as_parent": as_parent},
-    )
-    if organization:
-        contacts.add_organizations(
-            db_session,
-            incident,
-            organization,
-            how=f"ticket {ticket.id}",
-            by=by,
-            now=now,
-            settings=settings,
-        )
-    commit()
-    try:
-        if as_parent:
-            adopt_parent(db_session, gateway, incident, ticket.id, by=by, now=now)
-        else:
-            add_candidate(db_session, incident, ticket, source="declared", now=now)
-            commit()
-            create_parent(db_session, gateway, incident, by=by, now=now)
-            commit()
-            link(db_session, gateway, incident, [ticket.id], by=by, now=now, settings=settings)
-        commit()
-    except (IncidentError, ZendeskError) as error:
-        raise PartlyDeclared(incident, error) from error
-    return incident
-
-
-class PartlyDeclared(IncidentError):
-    """The incident was declared, but a later Zendesk step failed."""
-
-    def __init__(self, incident: Incident, error: Exception) -> None:
-        super().__init__(f"{incident.reference} was declared, but: {error}")
-        self.incident = incident

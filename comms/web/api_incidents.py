@@ -7,7 +7,7 @@ import json
 from flask import current_app, g, jsonify, request
 
 from comms.auth.models import User
-from comms.incidents import merges, operations, service, tickets, webhook
+from comms.incidents import merges, operations, parent, service, tickets, webhook
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, json_body
 from comms.web.context import actor, clock, db, gateway, now, services, settings
@@ -97,7 +97,7 @@ def declare_incident():
         if ticket_id is not None:
             if not isinstance(ticket_id, int):
                 raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
-            incident = tickets.declare_from_ticket(
+            incident = parent.declare_from_ticket(
                 db(),
                 gateway(),
                 ticket_id,
@@ -112,7 +112,7 @@ def declare_incident():
             incident = service.declare(db(), by=actor(), now=now(), settings=settings(), **fields)
         incident.auto_link = bool(body.get("auto_link", False))
         db().commit()
-    except tickets.PartlyDeclared as error:
+    except parent.PartlyDeclared as error:
         db().rollback()
         return jsonify(
             error="partly_declared",
@@ -176,9 +176,9 @@ def parent_ticket(ref: str):
     ticket_id = json_body().get("ticket_id")
     try:
         if ticket_id is None:
-            ticket = tickets.create_parent(db(), gateway(), incident, by=actor(), now=now())
+            ticket = parent.create_parent(db(), gateway(), incident, by=actor(), now=now())
         elif isinstance(ticket_id, int):
-            ticket = tickets.adopt_parent(
+            ticket = parent.adopt_parent(
                 db(), gateway(), incident, ticket_id, by=actor(), now=now()
             )
         else:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.incidents import merges, operations, service, tickets
+from comms.incidents import parent as parents
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest, Operation
 from comms.web import contacts, updates
 from comms.web.context import actor, clock, db, gateway, now, services, settings
@@ -70,7 +71,7 @@ def declare():
         if ticket_id:
             if not ticket_id.isdigit():
                 raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
-            incident = tickets.declare_from_ticket(
+            incident = parents.declare_from_ticket(
                 db(),
                 gateway(),
                 int(ticket_id),
@@ -85,7 +86,7 @@ def declare():
             incident = service.declare(db(), by=actor(), now=now(), settings=settings(), **fields)
         incident.auto_link = form.get("auto_link") == "on"
         db().commit()
-    except tickets.PartlyDeclared as error:
+    except parents.PartlyDeclared as error:
         db().rollback()
         flash(str(error), "error")
         return back(error.incident)
@@ -196,11 +197,11 @@ def parent(ref: str):
         if ticket_id:
             if not ticket_id.isdigit():
                 raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
-            ticket = tickets.adopt_parent(
+            ticket = parents.adopt_parent(
                 db(), gateway(), incident, int(ticket_id), by=actor(), now=now()
             )
         else:
-            ticket = tickets.create_parent(db(), gateway(), incident, by=actor(), now=now())
+            ticket = parents.create_parent(db(), gateway(), incident, by=actor(), now=now())
         db().commit()
     except PROBLEMS as error:
         db().rollback()

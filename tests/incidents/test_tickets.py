@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comms.contacts import service as contacts
-from comms.incidents import merges, service, tickets
+from comms.incidents import merges, parent, service, tickets
 from comms.incidents.models import LinkedTicket, MergeRequest
 from comms.incidents.service import IncidentError
 from comms.zendesk import ZendeskError
@@ -15,7 +15,7 @@ def by_manager(**extra):
 
 
 def test_creating_the_parent_ticket(db_session, gateway, sandbox, incident, clock):
-    ticket = tickets.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    ticket = parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     db_session.commit()
     zendesk = sandbox.store.ticket(ticket.id)
     assert zendesk["type"] == "problem"
@@ -27,18 +27,18 @@ def test_creating_the_parent_ticket(db_session, gateway, sandbox, incident, cloc
     assert incident.parent_ticket_id == ticket.id
     assert "as the parent ticket" in service.timeline(db_session, incident)[-1].summary
     with pytest.raises(IncidentError, match="already has parent ticket"):
-        tickets.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+        parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
 
 
 def test_adopting_a_ticket_makes_it_a_problem(db_session, gateway, sandbox, desk, incident, clock):
-    tickets.adopt_parent(db_session, gateway, incident, desk.tickets[0], now=clock.now(), **by_manager())
+    parent.adopt_parent(db_session, gateway, incident, desk.tickets[0], now=clock.now(), **by_manager())
     assert sandbox.store.ticket(desk.tickets[0])["type"] == "problem"
     assert incident.parent_ticket_id == desk.tickets[0]
 
 
 def test_adopting_an_unknown_ticket_says_so_and_records_nothing(db_session, gateway, incident, clock):
     with pytest.raises(ZendeskError, match="ticket 999999 does not exist in Zendesk"):
-        tickets.adopt_parent(db_session, gateway, incident, 999999, now=clock.now(), **by_manager())
+        parent.adopt_parent(db_session, gateway, incident, 999999, now=clock.now(), **by_manager())
     assert incident.parent_ticket_id is None
     assert len(service.timeline(db_session, incident)) == 1
 
@@ -53,14 +53,14 @@ def test_candidates_come_from_affected_organisations_and_keywords(db_session, ga
 
 
 def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(db_session, gateway, sandbox, settings, desk, incident, clock):
-    parent = tickets.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    problem = parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     outcomes = tickets.link(db_session, gateway, incident, desk.tickets[:2], now=clock.now(), settings=settings, **by_manager())
     db_session.commit()
     assert [o.ok for o in outcomes] == [True, True]
     for ticket_id in desk.tickets[:2]:
         zendesk = sandbox.store.ticket(ticket_id)
-        assert zendesk["type"] == "incident" and zendesk["problem_id"] == parent.id
-    assert sandbox.store.ticket(parent.id)["has_incidents"] is True
+        assert zendesk["type"] == "incident" and zendesk["problem_id"] == problem.id
+    assert sandbox.store.ticket(problem.id)["has_incidents"] is True
     orgs = {o.name: o.added_how for o in contacts.affected_organizations(db_session, incident, settings)}
     assert orgs == {"Acme Museum": "ticket " + str(desk.tickets[0]), "Bravo Council": "ticket " + str(desk.tickets[1])}
     contacts.refresh(db_session, gateway, incident, settings, now=clock.now())
@@ -72,7 +72,7 @@ def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(db_ses
 
 def test_linking_can_leave_organisations_and_requesters_out(db_session, gateway, settings, desk, incident, clock):
     incident.add_orgs_on_link = incident.add_requesters_on_link = False
-    tickets.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     tickets.link(db_session, gateway, incident, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
     assert contacts.affected_organizations(db_session, incident, settings) == []
     assert contacts.contact_list(db_session, incident, settings) == []
@@ -81,7 +81,7 @@ def test_linking_can_leave_organisations_and_requesters_out(db_session, gateway,
 def test_a_ticket_of_another_incident_is_refused_unless_moved(db_session, gateway, sandbox, settings, desk, incident, clock):
     other = service.declare(db_session, title="Other", severity="minor", settings=settings, by="m", now=clock.now())
     for each in (incident, other):
-        tickets.create_parent(db_session, gateway, each, now=clock.now(), **by_manager())
+        parent.create_parent(db_session, gateway, each, now=clock.now(), **by_manager())
     tickets.link(db_session, gateway, other, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
     with pytest.raises(IncidentError, match=rf"Already linked to another incident: {desk.tickets[0]} \({other.reference}\)"):
         tickets.link(db_session, gateway, incident, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
@@ -94,7 +94,7 @@ def test_a_ticket_of_another_incident_is_refused_unless_moved(db_session, gatewa
 
 def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(db_session, gateway, sandbox, settings, desk, incident, clock):
     closed = sandbox.store.add_ticket(subject="Old", requester_id=desk.ann, organization_id=desk.acme, status="closed")["id"]
-    tickets.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     outcomes = {o.ticket_id: o for o in tickets.link(db_session, gateway, incident, [desk.tickets[0], closed], now=clock.now(), settings=settings, **by_manager())}
     assert outcomes[desk.tickets[0]].ok and not outcomes[closed].ok
     assert "closed" in outcomes[closed].message
@@ -104,7 +104,7 @@ def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(db_session, gat
 
 @pytest.mark.parametrize("status", [503, 429])
 def test_zendesk_failing_during_a_link_records_nothing(db_session, gateway, sandbox, settings, desk, incident, clock, status):
-    tickets.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     db_session.commit()
     sandbox.fail_next(r"/api/v2/tickets/(show_many|update_many)", count=20, status=status)
     events_before = len(service.timeline(db_session, incident))
