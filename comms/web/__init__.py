@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     from comms.web import (
         api,
         api_contacts,
+        api_followup,
         api_incidents,
         api_updates,
         auth,
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
         dashboard,
         demo,
         filters,
+        followup,
         incidents,
         openapi,
         updates,
@@ -70,12 +72,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(incidents.bp)
     app.register_blueprint(contacts.bp)
     app.register_blueprint(updates.bp)
+    app.register_blueprint(followup.bp)
     app.register_blueprint(api.bp)
     if app.extensions["comms"]["settings"].web.demo:
         app.register_blueprint(demo.bp)
     csrf.exempt(api.bp)
     del (
         api_contacts,
+        api_followup,
         api_incidents,
         api_updates,
         openapi,

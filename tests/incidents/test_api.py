@@ -94,7 +94,6 @@ def test_zendesk_unreachable_is_a_502_with_a_plain_message(api, sandbox):
 
 NOT_YET_BUILT = {
     ("POST", "/incidents/{ref}/resolve"), ("GET", "/incidents/{ref}/updates/{number}/deliveries"),
-    ("GET", "/incidents/{ref}/review.ics"), ("GET", "/incidents/{ref}/report"),
     ("GET", "/incidents/{ref}/updates"), ("POST", "/incidents/{ref}/updates"),
     ("POST", "/incidents/{ref}/schedule"),
 }
