@@ -193,10 +193,8 @@ def _reschedule_after_severity(
     db_session: Session, incident: Incident, *, now: datetime, settings: Settings
 ) -> None:
     """A new severity may mean a new cadence; let the schedule say when the next update is."""
-    try:
-        from comms.updates.schedule import reschedule
-    except ImportError:  # the updates package is optional for incidents alone
-        return
+    from comms.updates.control import reschedule  # updates build on incidents: import late
+
     reschedule(db_session, incident, now=now, settings=settings)
 
 
@@ -278,11 +276,9 @@ def dashboard(db_session: Session, settings: Settings | None = None) -> list[Das
 
 
 def _contact_counts(db_session: Session, settings: Settings | None):
-    """Count each incident's contacts, if the contacts package is there to ask."""
-    try:
-        from comms.contacts.service import contact_list
-    except ImportError:
-        return lambda incident: 0
+    """Count each incident's contacts (contacts build on incidents: import late)."""
+    from comms.contacts.service import contact_list
+
     if settings is None:
         return lambda incident: 0
     return lambda incident: len(contact_list(db_session, incident, settings))

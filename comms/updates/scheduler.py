@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
+from comms.incidents.followup import send_followup_reminders
 from comms.updates.jobs import DueReport, run_due
 from comms.updates.reminders import send_reminders
 from comms.updates.sender import SendReport, send_pending
@@ -52,6 +53,7 @@ def tick(
     """One round of work: publish what is due, send reminders, then deliver what is pending."""
     due = run_due(session_factory, settings, clock=clock, gateway=gateway)
     reminders = send_reminders(session_factory, settings, clock=clock)
+    reminders += send_followup_reminders(session_factory, settings, clock=clock)
     sending = send_pending(session_factory, settings, clock=clock)
     return TickReport(due, reminders, sending)
 

@@ -111,3 +111,13 @@ def test_a_skipped_review_sends_no_reminders(db_session, declare, resolve, sessi
         assert send_followup_reminders(sessions, settings, clock=clock) == 0
     assert catcher.messages == []
     assert incident.events[-1].summary == "No review meeting or report needed. Note: a blip"
+
+
+def test_the_scheduler_tick_sends_the_follow_up_reminders(declare, resolve, sessions, settings, clock, catcher):
+    from comms.updates.scheduler import tick
+
+    resolve(declare())
+    clock.set(london(2026, 3, 5, 10, 0))  # the draft's due day
+    report = tick(sessions, settings, clock=clock)
+    assert report.reminders == 1
+    assert [m.subject.split(":")[0] for m in catcher.messages] == ["Draft report due"]

@@ -78,3 +78,20 @@ def test_get_accepts_reference_or_id(db_session, settings, clock):
     assert service.get(db_session, str(incident.id)) is incident
     assert service.get(db_session, "INC-99999") is None
     assert service.get(db_session, "nonsense") is None
+
+
+def test_a_new_severity_means_a_new_cadence(db_session, settings, clock):
+    from datetime import timedelta
+
+    from comms.contacts.service import add_contact
+    from comms.updates.service import publish
+
+    incident = declare(db_session, settings, clock, severity="major")
+    add_contact(db_session, incident, email="client@example.com", name="Client", by="m", now=clock.now())
+    publish(db_session, incident, message="We are on it.", by="m", now=clock.now(), settings=settings)
+    assert incident.next_update_due_at == clock.now() + timedelta(minutes=60)
+    clock.advance(minutes=10)
+    service.change_severity(db_session, incident, severity="trivial", note="", by="m", now=clock.now(), settings=settings)
+    assert incident.next_update_due_at is None  # trivial incidents get no automatic updates
+    service.change_severity(db_session, incident, severity="critical", note="", by="m", now=clock.now(), settings=settings)
+    assert incident.next_update_due_at == clock.now() + timedelta(minutes=50)
