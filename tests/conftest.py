@@ -121,6 +121,15 @@ def sign_in(client, email: str, password: str = PASSWORD):
 
 
 @pytest.fixture
+def catcher():
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+    from comms.sandbox.mailcatcher import MailCatcher
+
+    with MailCatcher() as running:
+        yield running
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -52,7 +52,7 @@ def make_message_id(domain: str, *parts: str | int) -> str:
     return f"<{'.'.join(words)}@{domain_of(domain)}>"
 
 
-def _one_address(header: str, name: str, address: str) -> Address:
+def one_address(header: str, name: str, address: str) -> Address:
     """Parse exactly one address, refusing lists and line breaks."""
     _check_header(header, name)
     _check_header(header, address)
@@ -81,7 +81,7 @@ def build_message(
     message = EmailMessage(policy=SMTP)
     message["Subject"] = _check_header("Subject", rendered.subject)
     message["From"] = _check_header("From", from_address)
-    message["To"] = _one_address("To", to_name, to_address)
+    message["To"] = one_address("To", to_name, to_address)
     message["Reply-To"] = _check_header("Reply-To", reply_to)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = _check_header("Message-ID", message_id)

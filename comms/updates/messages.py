@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
 from comms.config import Settings
 from comms.incidents.models import Incident
-from comms.mail.message import build_message, make_message_id
+from comms.mail.message import build_message, make_message_id, one_address
 from comms.mail.render import EmailRenderer, RenderedEmail
 from comms.updates.models import Delivery, Update
 
@@ -66,12 +65,7 @@ def render(
 
 def check_address(name: str, email: str) -> None:
     """Refuse an address that build_message would refuse, without building the message."""
-    if any(char in f"{name}{email}" for char in "\r\n\0"):
-        raise ValueError(f"the address {email!r} or its name holds a line break")
-    try:
-        Address(display_name=name, addr_spec=email.strip())
-    except (ValueError, IndexError) as error:
-        raise ValueError(f"{email!r} is not one valid e-mail address") from error
+    one_address("To", name, email)
 
 
 def build(

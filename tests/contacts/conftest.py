@@ -11,12 +11,7 @@ from comms.config import Settings, ZendeskSettings
 from comms.incidents.models import Incident
 from comms.sandbox import Sandbox
 from comms.zendesk import Gateway
-
-
-class QuickGateway(Gateway):
-    """The real gateway with shorter retry sleeps, to keep outage tests fast."""
-
-    retry_delays = (0.01, 0.02)
+from tests.zendesk.conftest import QuickGateway
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 
@@ -13,12 +12,6 @@ from comms.db import make_sessionmaker
 from comms.incidents import followup, service
 from comms.incidents.models import Incident
 from comms.sandbox.mailcatcher import MailCatcher
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    with MailCatcher() as running:
-        yield running
 
 
 @pytest.fixture

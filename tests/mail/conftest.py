@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -22,12 +21,6 @@ def settings() -> Settings:
 @pytest.fixture
 def renderer(settings: Settings) -> EmailRenderer:
     return EmailRenderer(settings)
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    with MailCatcher() as running:
-        yield running
 
 
 @pytest.fixture

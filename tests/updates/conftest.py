@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -12,12 +11,6 @@ from comms.contacts.service import add_contact
 from comms.db import make_sessionmaker
 from comms.incidents.models import Incident
 from comms.sandbox.mailcatcher import MailCatcher
-
-
-@pytest.fixture
-def catcher() -> Iterator[MailCatcher]:
-    with MailCatcher() as running:
-        yield running
 
 
 @pytest.fixture
