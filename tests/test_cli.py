@@ -12,7 +12,11 @@ from comms.db import make_engine
 def comms(*args, config, stdin=""):
     env = {**os.environ, "COMMS_CONFIG": str(config)}
     return subprocess.run(
-        [sys.executable, "-m", "comms.cli", *args], input=stdin, capture_output=True, text=True, env=env
+        [sys.executable, "-m", "comms.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 
@@ -26,13 +30,32 @@ def test_init_db_create_user_and_token(tmp_path):
     assert "incidents" in inspect(make_engine(f"sqlite:///{db_file}")).get_table_names()
 
     result = comms(
-        "create-user", "--email", "Ana@Agency.test", "--name", "Ana", "--role", "manager",
-        "--password-stdin", config=config, stdin="a long enough password\n",
+        "create-user",
+        "--email",
+        "Ana@Agency.test",
+        "--name",
+        "Ana",
+        "--role",
+        "manager",
+        "--password-stdin",
+        config=config,
+        stdin="a long enough password\n",
     )
     assert result.returncode == 0, result.stderr
     assert "Created manager ana@agency.test" in result.stdout
 
-    result = comms("create-user", "--email", "b@agency.test", "--name", "B", "--role", "viewer", "--password-stdin", config=config, stdin="short\n")
+    result = comms(
+        "create-user",
+        "--email",
+        "b@agency.test",
+        "--name",
+        "B",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        config=config,
+        stdin="short\n",
+    )
     assert result.returncode == 1
     assert "at least 10 characters" in result.stderr
 
@@ -77,13 +100,17 @@ def test_check_signs_in_to_zendesk_and_reaches_smtp(tmp_path):
             f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n'
             f'[smtp]\nbackend = "smtp"\nport = {catcher.port}\ntimeout = 2\n'
         )
-        config.write_text(base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "right"\n')
+        config.write_text(
+            base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "right"\n'
+        )
         result = comms("check", config=config)
         assert result.returncode == 0, result.stdout
         assert f"zendesk: ok, signed in to {sandbox.url}" in result.stdout
         assert "smtp: ok" in result.stdout and f"127.0.0.1:{catcher.port}" in result.stdout
 
-        config.write_text(base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "wrong"\n')
+        config.write_text(
+            base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "wrong"\n'
+        )
         result = comms("check", config=config)
         assert result.returncode == 1
         assert "zendesk: FAILED" in result.stdout and "token" in result.stdout
@@ -98,4 +125,7 @@ def test_check_says_when_smtp_is_unreachable(tmp_path):
     )
     result = comms("check", config=config)
     assert result.returncode == 1
-    assert "smtp: FAILED, the mail server at 127.0.0.1:1 cannot be reached: connection refused" in result.stdout
+    assert (
+        "smtp: FAILED, the mail server at 127.0.0.1:1 cannot be reached: connection refused"
+        in result.stdout
+    )

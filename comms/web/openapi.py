@@ -114,9 +114,15 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
             "send_now": {"type": "boolean"},
         },
     ),
-    ("post", "/incidents/{ref}/updates/preview", "The exact e-mail a contact would receive", {
-        "message": {"type": "string"}, "email": {"type": "string"},
-    }),
+    (
+        "post",
+        "/incidents/{ref}/updates/preview",
+        "The exact e-mail a contact would receive",
+        {
+            "message": {"type": "string"},
+            "email": {"type": "string"},
+        },
+    ),
     ("get", "/incidents/{ref}/updates/{number}/deliveries", "Deliveries of one update", None),
     (
         "post",

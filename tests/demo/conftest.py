@@ -54,9 +54,23 @@ def demo(tmp_path_factory) -> Iterator[RunningDemo]:
     port = free_port()
     env = {**os.environ, "COMMS_CONFIG": "", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "comms.cli", "demo", "--port", str(port), "--cadence", "2",
-         "--folder", str(folder / "data")],
-        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "comms.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--cadence",
+            "2",
+            "--folder",
+            str(folder / "data"),
+        ],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     try:
         welcome = wait_for_welcome(process)

@@ -48,8 +48,20 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path):
 
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "comms.cli", "demo", "--port", str(port), "--folder", str(tmp_path / "d")],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "comms.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--folder",
+            str(tmp_path / "d"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     wait_for_welcome(process)

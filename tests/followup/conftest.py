@@ -30,11 +30,20 @@ def sessions(engine):
 def declare(db_session, settings, clock, users):
     """Declare an incident managed by the manager, led by Lee Lead, committed."""
 
-    def make(title: str = "Sites on the WordPress platform down", severity: str = "major") -> Incident:
+    def make(
+        title: str = "Sites on the WordPress platform down", severity: str = "major"
+    ) -> Incident:
         incident = service.declare(
-            db_session, title=title, severity=severity, settings=settings,
-            by="manager@agency.test", now=clock.now(), description="503s on every site.",
-            lead_name="Lee Lead", lead_email="lead@agency.test", comms_manager=users["manager"],
+            db_session,
+            title=title,
+            severity=severity,
+            settings=settings,
+            by="manager@agency.test",
+            now=clock.now(),
+            description="503s on every site.",
+            lead_name="Lee Lead",
+            lead_email="lead@agency.test",
+            comms_manager=users["manager"],
         )
         db_session.commit()
         return incident

@@ -56,8 +56,16 @@ def test_resolving_proposes_the_review_with_the_comms_manager_as_owner(
     db_session, declare, settings, clock, users
 ):
     incident = declare()
-    resolve(db_session, None, incident, message="All sites load normally again.",
-            solve_parent=False, by="manager@agency.test", now=clock.now(), settings=settings)
+    resolve(
+        db_session,
+        None,
+        incident,
+        message="All sites load normally again.",
+        solve_parent=False,
+        by="manager@agency.test",
+        now=clock.now(),
+        settings=settings,
+    )
     db_session.commit()
     assert incident.review_at == london(2026, 3, 10, 10, 0)
     assert incident.draft_due_at == london(2026, 3, 5, 18, 0)
@@ -80,9 +88,15 @@ def test_changing_the_meeting_moves_the_draft_and_can_change_the_owner(
     db_session, declare, resolve, settings, clock, users
 ):
     incident = resolve(declare())
-    followup.change_review(db_session, incident, review_at=london(2026, 3, 16, 14, 30),
-                           owner=users["admin"], by="manager@agency.test", now=clock.now(),
-                           settings=settings)
+    followup.change_review(
+        db_session,
+        incident,
+        review_at=london(2026, 3, 16, 14, 30),
+        owner=users["admin"],
+        by="manager@agency.test",
+        now=clock.now(),
+        settings=settings,
+    )
     db_session.commit()
     assert incident.draft_due_at == london(2026, 3, 11, 18, 0)
     assert incident.report_owner_id == users["admin"].id
@@ -96,9 +110,23 @@ def test_the_meeting_cannot_be_moved_into_the_past_or_before_resolution(
 ):
     incident = declare()
     with pytest.raises(followup.FollowupError, match="not resolved yet"):
-        followup.change_review(db_session, incident, review_at=london(2026, 3, 16, 10, 0),
-                               owner=None, by="x", now=clock.now(), settings=settings)
+        followup.change_review(
+            db_session,
+            incident,
+            review_at=london(2026, 3, 16, 10, 0),
+            owner=None,
+            by="x",
+            now=clock.now(),
+            settings=settings,
+        )
     resolve(incident)
     with pytest.raises(followup.FollowupError, match="in the future"):
-        followup.change_review(db_session, incident, review_at=london(2026, 3, 2, 10, 0),
-                               owner=None, by="x", now=clock.now(), settings=settings)
+        followup.change_review(
+            db_session,
+            incident,
+            review_at=london(2026, 3, 2, 10, 0),
+            owner=None,
+            by="x",
+            now=clock.now(),
+            settings=settings,
+        )

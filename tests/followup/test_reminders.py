@@ -26,7 +26,10 @@ def test_each_reminder_goes_once_at_its_time(declare, resolve, sessions, setting
 
     [draft] = catcher.messages
     assert draft.rcpt_tos == ("manager@agency.test",)
-    assert draft.subject == f"Draft report due: {ref} Sites on the WordPress platform down by 18:00 GMT"
+    assert (
+        draft.subject
+        == f"Draft report due: {ref} Sites on the WordPress platform down by 18:00 GMT"
+    )
     assert "Hello Manager Person," in draft.text
     assert "due by 18:00 GMT, Thursday 5 March" in draft.text
     assert "review meeting at 10:00 GMT, Tuesday 10 March" in draft.text
@@ -47,7 +50,11 @@ def test_each_reminder_goes_once_at_its_time(declare, resolve, sessions, setting
     )
     assert f"http://comms.test/incidents/{ref}/report" in review.text
     with sessions() as db:
-        reminded = [e.summary for e in db.get(type(incident), incident.id).events if e.kind == "followup_reminder"]
+        reminded = [
+            e.summary
+            for e in db.get(type(incident), incident.id).events
+            if e.kind == "followup_reminder"
+        ]
     assert reminded == [
         "Reminded manager@agency.test of the draft report's due date.",
         "Reminded manager@agency.test of the review meeting.",
@@ -63,7 +70,8 @@ def test_the_review_reminder_for_a_monday_meeting_goes_on_friday(
     clock.set(london(2026, 3, 13, 10, 0))
     assert send_followup_reminders(sessions, settings, clock=clock) == 1
     assert [m.subject.split(":")[0] for m in catcher.messages] == [
-        "Draft report due", "Incident review at 10",
+        "Draft report due",
+        "Incident review at 10",
     ]
 
 
@@ -72,7 +80,9 @@ def test_a_reminder_waits_while_the_mail_server_is_down(
 ):
     resolve(declare())
     clock.set(london(2026, 3, 5, 10, 0))
-    down = replace(settings, smtp=SmtpSettings(backend="smtp", port=free_port("127.0.0.1"), timeout=1))
+    down = replace(
+        settings, smtp=SmtpSettings(backend="smtp", port=free_port("127.0.0.1"), timeout=1)
+    )
     assert send_followup_reminders(sessions, down, clock=clock) == 0
     assert catcher.messages == []
     clock.advance(minutes=1)
@@ -87,24 +97,43 @@ def test_a_new_owner_or_a_later_meeting_is_reminded_again(
     clock.set(london(2026, 3, 5, 10, 0))
     assert send_followup_reminders(sessions, settings, clock=clock) == 1
     db_session.refresh(incident)
-    followup.change_review(db_session, incident, review_at=london(2026, 3, 17, 10, 0),
-                           owner=users["manager"], by="manager@agency.test", now=clock.now(),
-                           settings=settings)  # a week later: the draft is now due Thu 12
+    followup.change_review(
+        db_session,
+        incident,
+        review_at=london(2026, 3, 17, 10, 0),
+        owner=users["manager"],
+        by="manager@agency.test",
+        now=clock.now(),
+        settings=settings,
+    )  # a week later: the draft is now due Thu 12
     db_session.commit()
     assert send_followup_reminders(sessions, settings, clock=clock) == 0
-    followup.change_review(db_session, incident, review_at=london(2026, 3, 17, 10, 0),
-                           owner=users["admin"], by="manager@agency.test", now=clock.now(),
-                           settings=settings)
+    followup.change_review(
+        db_session,
+        incident,
+        review_at=london(2026, 3, 17, 10, 0),
+        owner=users["admin"],
+        by="manager@agency.test",
+        now=clock.now(),
+        settings=settings,
+    )
     db_session.commit()
     clock.set(london(2026, 3, 12, 10, 0))
     assert send_followup_reminders(sessions, settings, clock=clock) == 1
-    assert [m.rcpt_tos for m in catcher.messages] == [("manager@agency.test",), ("admin@agency.test",)]
+    assert [m.rcpt_tos for m in catcher.messages] == [
+        ("manager@agency.test",),
+        ("admin@agency.test",),
+    ]
     assert "due by 18:00 GMT, Thursday 12 March" in catcher.messages[1].text
 
 
-def test_a_skipped_review_sends_no_reminders(db_session, declare, resolve, sessions, settings, clock, catcher):
+def test_a_skipped_review_sends_no_reminders(
+    db_session, declare, resolve, sessions, settings, clock, catcher
+):
     incident = resolve(declare(severity="trivial"))
-    followup.skip_review(db_session, incident, by="manager@agency.test", now=clock.now(), note="a blip")
+    followup.skip_review(
+        db_session, incident, by="manager@agency.test", now=clock.now(), note="a blip"
+    )
     db_session.commit()
     for day in (5, 9):
         clock.set(london(2026, 3, day, 10, 0))
@@ -113,7 +142,9 @@ def test_a_skipped_review_sends_no_reminders(db_session, declare, resolve, sessi
     assert incident.events[-1].summary == "No review meeting or report needed. Note: a blip"
 
 
-def test_the_scheduler_tick_sends_the_follow_up_reminders(declare, resolve, sessions, settings, clock, catcher):
+def test_the_scheduler_tick_sends_the_follow_up_reminders(
+    declare, resolve, sessions, settings, clock, catcher
+):
     from comms.updates.scheduler import tick
 
     resolve(declare())

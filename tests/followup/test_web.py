@@ -22,14 +22,21 @@ def test_a_viewer_reads_the_report_exports_and_invite(login, declare, resolve):
     assert md.mimetype == "text/markdown"
     assert f'filename="{ref}-report.md"' in md.headers["Content-Disposition"]
     assert md.get_data(as_text=True).startswith(f"# Incident report (draft): {ref} Sites down")
-    rows = list(csv.reader(io.StringIO(viewer.get(f"/incidents/{ref}/timeline.csv").get_data(as_text=True))))
+    rows = list(
+        csv.reader(io.StringIO(viewer.get(f"/incidents/{ref}/timeline.csv").get_data(as_text=True)))
+    )
     assert [r[2] for r in rows[1:]] == ["declared", "review_proposed"]
     assert "| declared |" in viewer.get(f"/incidents/{ref}/timeline.md").get_data(as_text=True)
     ics = viewer.get(f"/incidents/{ref}/review.ics")
     assert ics.mimetype == "text/calendar"
-    assert Calendar.from_ical(ics.data).walk("VEVENT")[0].decoded("DTSTART") == london(2026, 3, 10, 10, 0)
+    assert Calendar.from_ical(ics.data).walk("VEVENT")[0].decoded("DTSTART") == london(
+        2026, 3, 10, 10, 0
+    )
     incident_page = viewer.get(f"/incidents/{ref}").get_data(as_text=True)
-    assert "After the incident" in incident_page and "10:00 GMT, Tuesday 10 March 2026" in incident_page
+    assert (
+        "After the incident" in incident_page
+        and "10:00 GMT, Tuesday 10 March 2026" in incident_page
+    )
     assert f"/incidents/{ref}/timeline.csv" in incident_page
     assert "Save follow-up" not in incident_page
 
@@ -49,19 +56,35 @@ def test_the_manager_moves_the_meeting_and_changes_the_owner(login, declare, res
     ref = resolve(declare()).reference
     manager = login("manager")
     token = csrf_token(manager.get(f"/incidents/{ref}").get_data(as_text=True))
-    response = manager.post(f"/incidents/{ref}/review", data={
-        "csrf_token": token, "review_date": "2026-03-16", "review_time": "14:30",
-        "owner_id": str(users["admin"].id),
-    })
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/incidents/{ref}#followup")
+    response = manager.post(
+        f"/incidents/{ref}/review",
+        data={
+            "csrf_token": token,
+            "review_date": "2026-03-16",
+            "review_time": "14:30",
+            "owner_id": str(users["admin"].id),
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/incidents/{ref}#followup"
+    )
     page = manager.get(f"/incidents/{ref}").get_data(as_text=True)
     assert "Follow-up saved." in page
-    assert "14:30 GMT, Monday 16 March 2026" in page and "18:00 GMT, Wednesday 11 March 2026" in page
+    assert (
+        "14:30 GMT, Monday 16 March 2026" in page and "18:00 GMT, Wednesday 11 March 2026" in page
+    )
     assert "report owner: <strong>Admin Person</strong>" in page
 
-    bad = manager.post(f"/incidents/{ref}/review", data={
-        "csrf_token": token, "review_date": "16/03/2026", "review_time": "14:30", "owner_id": "",
-    }, follow_redirects=True)
+    bad = manager.post(
+        f"/incidents/{ref}/review",
+        data={
+            "csrf_token": token,
+            "review_date": "16/03/2026",
+            "review_time": "14:30",
+            "owner_id": "",
+        },
+        follow_redirects=True,
+    )
     assert "Give the meeting&#39;s date and time" in bad.get_data(as_text=True)
 
 
@@ -71,7 +94,10 @@ def test_forms_need_a_csrf_token_and_a_manager(login, declare, resolve):
     assert login("manager").post(f"/incidents/{ref}/review", data=data).status_code == 400
     viewer = login("viewer")
     token = csrf_token(viewer.get(f"/incidents/{ref}").get_data(as_text=True))
-    assert viewer.post(f"/incidents/{ref}/review", data={**data, "csrf_token": token}).status_code == 403
+    assert (
+        viewer.post(f"/incidents/{ref}/review", data={**data, "csrf_token": token}).status_code
+        == 403
+    )
 
 
 def test_skipping_the_review_removes_the_invite(login, declare, resolve):
@@ -79,7 +105,9 @@ def test_skipping_the_review_removes_the_invite(login, declare, resolve):
     manager = login("manager")
     page = manager.get(f"/incidents/{ref}").get_data(as_text=True)
     assert "a review is optional" in page
-    manager.post(f"/incidents/{ref}/review/skip", data={"csrf_token": csrf_token(page), "note": "a blip"})
+    manager.post(
+        f"/incidents/{ref}/review/skip", data={"csrf_token": csrf_token(page), "note": "a blip"}
+    )
     assert manager.get(f"/incidents/{ref}/review.ics").status_code == 404
     assert "No review meeting is planned" in manager.get(f"/incidents/{ref}").get_data(as_text=True)
 
@@ -97,7 +125,11 @@ def test_the_api_serves_the_report_and_the_invite(api, declare, resolve):
     missing = viewer.get(f"/api/v1/incidents/{open_ref}/review.ics")
     assert missing.status_code == 404
     assert missing.get_json() == {
-        "error": "not_found", "message": f"{open_ref} has no review meeting: it is set on resolve.",
+        "error": "not_found",
+        "message": f"{open_ref} has no review meeting: it is set on resolve.",
     }
     assert viewer.get("/api/v1/incidents/INC-999/report").get_json()["error"] == "not_found"
-    assert api("viewer").application.test_client().get(f"/api/v1/incidents/{ref}/report").status_code == 401
+    assert (
+        api("viewer").application.test_client().get(f"/api/v1/incidents/{ref}/report").status_code
+        == 401
+    )

@@ -38,7 +38,9 @@ def desk(sandbox: Sandbox, clock) -> Desk:
     acme = store.add_organization(name="Acme Museum", tags=["platform_wp"])["id"]
     bravo = store.add_organization(name="Bravo Council", tags=["platform_wp"])["id"]
     ann = store.add_user(name="Ann Acme", email="ann@acme.example", organization_ids=[acme])["id"]
-    bob = store.add_user(name="Bob Bravo", email="bob@bravo.example", organization_ids=[bravo])["id"]
+    bob = store.add_user(name="Bob Bravo", email="bob@bravo.example", organization_ids=[bravo])[
+        "id"
+    ]
     recent = clock.now() - timedelta(minutes=20)
     subjects = [
         (ann, acme, "Website down"),
@@ -56,8 +58,12 @@ def desk(sandbox: Sandbox, clock) -> Desk:
 @pytest.fixture
 def settings(settings: Settings, sandbox: Sandbox) -> Settings:
     zendesk = ZendeskSettings(
-        url=sandbox.url, email="agent@agency.test", token="sandbox", timeout=2.0,
-        rate_limit_wait_seconds=1, webhook_secret="whsec-test",
+        url=sandbox.url,
+        email="agent@agency.test",
+        token="sandbox",
+        timeout=2.0,
+        rate_limit_wait_seconds=1,
+        webhook_secret="whsec-test",
     )
     return replace(settings, zendesk=zendesk)
 
@@ -80,9 +86,14 @@ def app(make_app, settings, gateway):
 @pytest.fixture
 def incident(db_session, settings, clock, users):
     made = service.declare(
-        db_session, title="Sites on the WordPress platform down", severity="major",
-        settings=settings, by="manager@agency.test", now=clock.now(),
-        description="503s on every WordPress site.", keywords=["down", "503"],
+        db_session,
+        title="Sites on the WordPress platform down",
+        severity="major",
+        settings=settings,
+        by="manager@agency.test",
+        now=clock.now(),
+        description="503s on every WordPress site.",
+        keywords=["down", "503"],
         comms_manager=users["manager"],
     )
     db_session.commit()

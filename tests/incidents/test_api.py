@@ -11,10 +11,20 @@ from comms.sandbox import sign
 
 def test_declare_requires_only_title_and_severity(api):
     client = api("manager")
-    response = client.post("/api/v1/incidents", json={"title": "Search broken", "severity": "minor"})
+    response = client.post(
+        "/api/v1/incidents", json={"title": "Search broken", "severity": "minor"}
+    )
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) >= {"id", "reference", "title", "severity", "status", "parent_ticket_id", "declared_at"}
+    assert set(body) >= {
+        "id",
+        "reference",
+        "title",
+        "severity",
+        "status",
+        "parent_ticket_id",
+        "declared_at",
+    }
     assert body["reference"] == f"INC-{body['id']}" and body["status"] == "investigating"
     listed = client.get("/api/v1/incidents").get_json()["incidents"]
     assert [i["reference"] for i in listed] == [body["reference"]]
@@ -48,55 +58,94 @@ def test_viewer_tokens_cannot_declare(api):
 
 def test_the_whole_ticket_flow_through_the_api(api, sandbox, desk):
     client = api("manager")
-    ref = client.post("/api/v1/incidents", json={"title": "WordPress down", "severity": "critical", "keywords": ["down", "503"]}).get_json()["reference"]
+    ref = client.post(
+        "/api/v1/incidents",
+        json={"title": "WordPress down", "severity": "critical", "keywords": ["down", "503"]},
+    ).get_json()["reference"]
     parent = client.post(f"/api/v1/incidents/{ref}/parent-ticket").get_json()
     assert parent["type"] == "problem"
-    candidates = client.get(f"/api/v1/incidents/{ref}/candidates?refresh=true").get_json()["candidates"]
+    candidates = client.get(f"/api/v1/incidents/{ref}/candidates?refresh=true").get_json()[
+        "candidates"
+    ]
     assert {c["ticket_id"] for c in candidates} == set(desk.tickets[:3])
-    outcomes = client.post(f"/api/v1/incidents/{ref}/links", json={"ticket_ids": desk.tickets[:2]}).get_json()["outcomes"]
+    outcomes = client.post(
+        f"/api/v1/incidents/{ref}/links", json={"ticket_ids": desk.tickets[:2]}
+    ).get_json()["outcomes"]
     assert [o["ok"] for o in outcomes] == [True, True]
     assert sandbox.store.ticket(desk.tickets[1])["problem_id"] == parent["parent_ticket_id"]
-    merged = client.post(f"/api/v1/incidents/{ref}/merges", json={"target_id": desk.tickets[0], "source_ids": [desk.tickets[2]]}).get_json()
+    merged = client.post(
+        f"/api/v1/incidents/{ref}/merges",
+        json={"target_id": desk.tickets[0], "source_ids": [desk.tickets[2]]},
+    ).get_json()
     assert merged["merges"][0]["state"] == "done"
     assert "closed_by_merge" in sandbox.store.ticket(desk.tickets[2])["tags"]
     linked = client.get(f"/api/v1/incidents/{ref}/tickets").get_json()["tickets"]
-    assert {t["ticket_id"]: t["state"] for t in linked} == {desk.tickets[0]: "linked", desk.tickets[1]: "linked", desk.tickets[2]: "merged"}
-    kinds = [e["kind"] for e in client.get(f"/api/v1/incidents/{ref}/timeline").get_json()["timeline"]]
-    assert [k for k in kinds if k != "organizations_added"] == ["declared", "parent", "link", "merge"]
+    assert {t["ticket_id"]: t["state"] for t in linked} == {
+        desk.tickets[0]: "linked",
+        desk.tickets[1]: "linked",
+        desk.tickets[2]: "merged",
+    }
+    kinds = [
+        e["kind"] for e in client.get(f"/api/v1/incidents/{ref}/timeline").get_json()["timeline"]
+    ]
+    assert [k for k in kinds if k != "organizations_added"] == [
+        "declared",
+        "parent",
+        "link",
+        "merge",
+    ]
     assert "organizations_added" in kinds
-    changed = client.patch(f"/api/v1/incidents/{ref}", json={"severity": "major", "status": "identified", "note": "contained"}).get_json()
+    changed = client.patch(
+        f"/api/v1/incidents/{ref}",
+        json={"severity": "major", "status": "identified", "note": "contained"},
+    ).get_json()
     assert changed["severity"] == "major" and changed["status"] == "identified"
 
 
 def test_declare_from_ticket_as_parent(api, sandbox, desk):
-    body = api("manager").post("/api/v1/incidents", json={"title": "Acme", "severity": "major", "from_ticket_id": desk.tickets[0], "ticket_as_parent": True}).get_json()
+    body = (
+        api("manager")
+        .post(
+            "/api/v1/incidents",
+            json={
+                "title": "Acme",
+                "severity": "major",
+                "from_ticket_id": desk.tickets[0],
+                "ticket_as_parent": True,
+            },
+        )
+        .get_json()
+    )
     assert body["parent_ticket_id"] == desk.tickets[0]
     assert sandbox.store.ticket(desk.tickets[0])["type"] == "problem"
 
 
 def test_unknown_things_are_404_json(api, sandbox):
     client = api("manager")
-    assert client.get("/api/v1/incidents/INC-777").get_json() == {"error": "not_found", "message": "There is no incident INC-777."}
-    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()["reference"]
+    assert client.get("/api/v1/incidents/INC-777").get_json() == {
+        "error": "not_found",
+        "message": "There is no incident INC-777.",
+    }
+    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()[
+        "reference"
+    ]
     response = client.post(f"/api/v1/incidents/{ref}/parent-ticket", json={"ticket_id": 31337})
-    assert response.status_code == 404 and response.get_json()["message"] == "ticket 31337 does not exist in Zendesk"
+    assert (
+        response.status_code == 404
+        and response.get_json()["message"] == "ticket 31337 does not exist in Zendesk"
+    )
 
 
 def test_zendesk_unreachable_is_a_502_with_a_plain_message(api, sandbox):
     client = api("manager")
-    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()["reference"]
+    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()[
+        "reference"
+    ]
     sandbox.stop()
     response = client.post(f"/api/v1/incidents/{ref}/parent-ticket")
     assert response.status_code == 502
     assert "cannot be reached" in response.get_json()["message"]
     assert client.get(f"/api/v1/incidents/{ref}").get_json()["parent_ticket_id"] is None
-
-
-NOT_YET_BUILT = {
-    ("POST", "/incidents/{ref}/resolve"), ("GET", "/incidents/{ref}/updates/{number}/deliveries"),
-    ("GET", "/incidents/{ref}/updates"), ("POST", "/incidents/{ref}/updates"),
-    ("POST", "/incidents/{ref}/schedule"),
-}
 
 
 def test_openapi_document_matches_the_routes(app, client):
@@ -108,64 +157,105 @@ def test_openapi_document_matches_the_routes(app, client):
         if rule.rule.startswith("/api/v1/"):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routed |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
-    assert routed <= documented, "routes missing from the OpenAPI document"
-    assert documented - routed <= NOT_YET_BUILT, "documented operations with no route"
+    assert routed == documented
 
 
 # --- the Zendesk webhook -------------------------------------------------------------------
 
+
 def signed(body: dict, secret: str, at) -> dict:
     raw = json.dumps(body).encode()
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"data": raw, "content_type": "application/json", "headers": {
-        "X-Zendesk-Webhook-Signature": sign(secret, stamp, raw),
-        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-    }}
+    return {
+        "data": raw,
+        "content_type": "application/json",
+        "headers": {
+            "X-Zendesk-Webhook-Signature": sign(secret, stamp, raw),
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        },
+    }
 
 
 def event(ticket_id, subject, org_id=None, event_id="ev-1"):
-    return {"type": "zen:event-type:ticket.created", "id": event_id, "detail": {
-        "id": str(ticket_id), "subject": subject, "status": "NEW", "organization_id": org_id and str(org_id),
-        "requester_id": "1", "created_at": "2026-03-03T10:59:00Z", "description": "", "tags": [],
-    }}
+    return {
+        "type": "zen:event-type:ticket.created",
+        "id": event_id,
+        "detail": {
+            "id": str(ticket_id),
+            "subject": subject,
+            "status": "NEW",
+            "organization_id": org_id and str(org_id),
+            "requester_id": "1",
+            "created_at": "2026-03-03T10:59:00Z",
+            "description": "",
+            "tags": [],
+        },
+    }
 
 
 def test_webhook_with_a_good_signature_makes_a_candidate(client, api, incident, clock, settings):
-    response = client.post("/api/v1/zendesk/webhook", **signed(event(501, "Our site is down"), "whsec-test", clock.now()))
+    response = client.post(
+        "/api/v1/zendesk/webhook",
+        **signed(event(501, "Our site is down"), "whsec-test", clock.now()),
+    )
     assert response.status_code == 200 and response.get_json()["status"] == "accepted"
-    candidates = api("viewer").get(f"/api/v1/incidents/{incident.reference}/candidates").get_json()["candidates"]
+    candidates = (
+        api("viewer")
+        .get(f"/api/v1/incidents/{incident.reference}/candidates")
+        .get_json()["candidates"]
+    )
     assert [(c["ticket_id"], c["source"]) for c in candidates] == [(501, "webhook")]
 
 
 def test_webhook_ignores_tickets_that_do_not_match(client, api, incident, clock):
-    client.post("/api/v1/zendesk/webhook", **signed(event(502, "Invoice query"), "whsec-test", clock.now()))
-    assert api("viewer").get(f"/api/v1/incidents/{incident.reference}/candidates").get_json()["candidates"] == []
+    client.post(
+        "/api/v1/zendesk/webhook", **signed(event(502, "Invoice query"), "whsec-test", clock.now())
+    )
+    assert (
+        api("viewer")
+        .get(f"/api/v1/incidents/{incident.reference}/candidates")
+        .get_json()["candidates"]
+        == []
+    )
 
 
 def test_webhook_refuses_a_bad_signature(client, incident, clock):
-    response = client.post("/api/v1/zendesk/webhook", **signed(event(503, "down"), "wrong-secret", clock.now()))
+    response = client.post(
+        "/api/v1/zendesk/webhook", **signed(event(503, "down"), "wrong-secret", clock.now())
+    )
     assert response.status_code == 401 and "does not match" in response.get_json()["message"]
     response = client.post("/api/v1/zendesk/webhook", json=event(503, "down"))
     assert response.status_code == 401 and "no Zendesk signature" in response.get_json()["message"]
 
 
 def test_webhook_refuses_a_stale_timestamp(client, incident, clock):
-    response = client.post("/api/v1/zendesk/webhook", **signed(event(504, "down"), "whsec-test", clock.now() - timedelta(minutes=6)))
+    response = client.post(
+        "/api/v1/zendesk/webhook",
+        **signed(event(504, "down"), "whsec-test", clock.now() - timedelta(minutes=6)),
+    )
     assert response.status_code == 401 and "more than 5 minutes" in response.get_json()["message"]
 
 
 def test_a_replayed_webhook_is_processed_once(client, api, incident, clock, db_session):
     request = signed(event(505, "down again"), "whsec-test", clock.now())
     assert client.post("/api/v1/zendesk/webhook", **request).get_json()["status"] == "accepted"
-    assert client.post("/api/v1/zendesk/webhook", **request).get_json()["status"] == "already processed"
+    assert (
+        client.post("/api/v1/zendesk/webhook", **request).get_json()["status"]
+        == "already processed"
+    )
 
 
 def test_auto_link_links_new_matching_tickets(client, api, incident, sandbox, desk, clock):
     manager = api("manager")
     parent = manager.post(f"/api/v1/incidents/{incident.reference}/parent-ticket").get_json()
     manager.patch(f"/api/v1/incidents/{incident.reference}", json={"auto_link": True})
-    new = sandbox.store.add_ticket(subject="Site down for us too", requester_id=desk.bob, organization_id=desk.bravo)["id"]
-    answer = client.post("/api/v1/zendesk/webhook", **signed(event(new, "Site down for us too", desk.bravo, "ev-9"), "whsec-test", clock.now()))
+    new = sandbox.store.add_ticket(
+        subject="Site down for us too", requester_id=desk.bob, organization_id=desk.bravo
+    )["id"]
+    answer = client.post(
+        "/api/v1/zendesk/webhook",
+        **signed(event(new, "Site down for us too", desk.bravo, "ev-9"), "whsec-test", clock.now()),
+    )
     assert answer.get_json()["candidate_of"] == [incident.reference]
     linked = manager.get(f"/api/v1/incidents/{incident.reference}/tickets").get_json()["tickets"]
     assert [t["ticket_id"] for t in linked] == [new]

@@ -10,11 +10,15 @@ from comms.incidents.service import IncidentError
 
 def declare(db_session, settings, clock, **fields):
     fields = {"title": "Search broken", "severity": "minor", **fields}
-    return service.declare(db_session, settings=settings, by="a@agency.test", now=clock.now(), **fields)
+    return service.declare(
+        db_session, settings=settings, by="a@agency.test", now=clock.now(), **fields
+    )
 
 
 def test_declaring_gives_a_reference_and_a_timeline_entry(db_session, settings, clock):
-    incident = declare(db_session, settings, clock, business_unit="Hosting", keywords=["search", "Search", " "])
+    incident = declare(
+        db_session, settings, clock, business_unit="Hosting", keywords=["search", "Search", " "]
+    )
     db_session.commit()
     assert incident.reference == f"INC-{incident.id}"
     assert incident.status == "investigating"
@@ -46,21 +50,49 @@ def test_a_title_of_200_characters_is_fine(db_session, settings, clock):
 
 def test_raising_severity_says_seniors_join(db_session, settings, clock):
     incident = declare(db_session, settings, clock)
-    service.change_severity(db_session, incident, severity="critical", note="more sites", by="b@agency.test", now=clock.now(), settings=settings)
-    service.change_severity(db_session, incident, severity="minor", note="", by="b@agency.test", now=clock.now(), settings=settings)
+    service.change_severity(
+        db_session,
+        incident,
+        severity="critical",
+        note="more sites",
+        by="b@agency.test",
+        now=clock.now(),
+        settings=settings,
+    )
+    service.change_severity(
+        db_session,
+        incident,
+        severity="minor",
+        note="",
+        by="b@agency.test",
+        now=clock.now(),
+        settings=settings,
+    )
     events = service.timeline(db_session, incident)
-    assert "raised from minor to critical. Senior stakeholders now receive updates. Note: more sites" in events[1].summary
-    assert "lowered from critical to minor. Senior stakeholders no longer receive updates." in events[2].summary
+    assert (
+        "raised from minor to critical. Senior stakeholders now receive updates. Note: more sites"
+        in events[1].summary
+    )
+    assert (
+        "lowered from critical to minor. Senior stakeholders no longer receive updates."
+        in events[2].summary
+    )
 
 
 def test_status_moves_and_resolving_needs_the_resolve_form(db_session, settings, clock):
     incident = declare(db_session, settings, clock)
-    service.change_status(db_session, incident, status="identified", note="bad deploy", by="b", now=clock.now())
+    service.change_status(
+        db_session, incident, status="identified", note="bad deploy", by="b", now=clock.now()
+    )
     assert incident.status == "identified"
     with pytest.raises(IncidentError, match="resolve form"):
-        service.change_status(db_session, incident, status="resolved", note="", by="b", now=clock.now())
+        service.change_status(
+            db_session, incident, status="resolved", note="", by="b", now=clock.now()
+        )
     with pytest.raises(IncidentError, match="not one of"):
-        service.change_status(db_session, incident, status="fixed", note="", by="b", now=clock.now())
+        service.change_status(
+            db_session, incident, status="fixed", note="", by="b", now=clock.now()
+        )
 
 
 def test_the_timeline_only_grows(db_session, settings, clock):
@@ -87,11 +119,31 @@ def test_a_new_severity_means_a_new_cadence(db_session, settings, clock):
     from comms.updates.service import publish
 
     incident = declare(db_session, settings, clock, severity="major")
-    add_contact(db_session, incident, email="client@example.com", name="Client", by="m", now=clock.now())
-    publish(db_session, incident, message="We are on it.", by="m", now=clock.now(), settings=settings)
+    add_contact(
+        db_session, incident, email="client@example.com", name="Client", by="m", now=clock.now()
+    )
+    publish(
+        db_session, incident, message="We are on it.", by="m", now=clock.now(), settings=settings
+    )
     assert incident.next_update_due_at == clock.now() + timedelta(minutes=60)
     clock.advance(minutes=10)
-    service.change_severity(db_session, incident, severity="trivial", note="", by="m", now=clock.now(), settings=settings)
+    service.change_severity(
+        db_session,
+        incident,
+        severity="trivial",
+        note="",
+        by="m",
+        now=clock.now(),
+        settings=settings,
+    )
     assert incident.next_update_due_at is None  # trivial incidents get no automatic updates
-    service.change_severity(db_session, incident, severity="critical", note="", by="m", now=clock.now(), settings=settings)
+    service.change_severity(
+        db_session,
+        incident,
+        severity="critical",
+        note="",
+        by="m",
+        now=clock.now(),
+        settings=settings,
+    )
     assert incident.next_update_due_at == clock.now() + timedelta(minutes=50)

@@ -31,71 +31,169 @@ def test_creating_the_parent_ticket(db_session, gateway, sandbox, incident, cloc
 
 
 def test_adopting_a_ticket_makes_it_a_problem(db_session, gateway, sandbox, desk, incident, clock):
-    parent.adopt_parent(db_session, gateway, incident, desk.tickets[0], now=clock.now(), **by_manager())
+    parent.adopt_parent(
+        db_session, gateway, incident, desk.tickets[0], now=clock.now(), **by_manager()
+    )
     assert sandbox.store.ticket(desk.tickets[0])["type"] == "problem"
     assert incident.parent_ticket_id == desk.tickets[0]
 
 
-def test_adopting_an_unknown_ticket_says_so_and_records_nothing(db_session, gateway, incident, clock):
+def test_adopting_an_unknown_ticket_says_so_and_records_nothing(
+    db_session, gateway, incident, clock
+):
     with pytest.raises(ZendeskError, match="ticket 999999 does not exist in Zendesk"):
         parent.adopt_parent(db_session, gateway, incident, 999999, now=clock.now(), **by_manager())
     assert incident.parent_ticket_id is None
     assert len(service.timeline(db_session, incident)) == 1
 
 
-def test_candidates_come_from_affected_organisations_and_keywords(db_session, gateway, settings, desk, incident, clock):
-    found = tickets.refresh_candidates(db_session, gateway, incident, settings=settings, now=clock.now())
+def test_candidates_come_from_affected_organisations_and_keywords(
+    db_session, gateway, settings, desk, incident, clock
+):
+    found = tickets.refresh_candidates(
+        db_session, gateway, incident, settings=settings, now=clock.now()
+    )
     # keywords "down" and "503" match three subjects; "Invoice question" matches neither
     assert sorted(c.ticket_id for c in found) == sorted(desk.tickets[:3])
-    contacts.add_organizations(db_session, incident, gateway.organizations([desk.bravo]), how="by name", by="m", now=clock.now(), settings=settings)
-    found = tickets.refresh_candidates(db_session, gateway, incident, settings=settings, now=clock.now())
+    contacts.add_organizations(
+        db_session,
+        incident,
+        gateway.organizations([desk.bravo]),
+        how="by name",
+        by="m",
+        now=clock.now(),
+        settings=settings,
+    )
+    found = tickets.refresh_candidates(
+        db_session, gateway, incident, settings=settings, now=clock.now()
+    )
     assert sorted(c.ticket_id for c in found) == sorted(desk.tickets)
 
 
-def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(db_session, gateway, sandbox, settings, desk, incident, clock):
+def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(
+    db_session, gateway, sandbox, settings, desk, incident, clock
+):
     problem = parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
-    outcomes = tickets.link(db_session, gateway, incident, desk.tickets[:2], now=clock.now(), settings=settings, **by_manager())
+    outcomes = tickets.link(
+        db_session,
+        gateway,
+        incident,
+        desk.tickets[:2],
+        now=clock.now(),
+        settings=settings,
+        **by_manager(),
+    )
     db_session.commit()
     assert [o.ok for o in outcomes] == [True, True]
     for ticket_id in desk.tickets[:2]:
         zendesk = sandbox.store.ticket(ticket_id)
         assert zendesk["type"] == "incident" and zendesk["problem_id"] == problem.id
     assert sandbox.store.ticket(problem.id)["has_incidents"] is True
-    orgs = {o.name: o.added_how for o in contacts.affected_organizations(db_session, incident, settings)}
-    assert orgs == {"Acme Museum": "ticket " + str(desk.tickets[0]), "Bravo Council": "ticket " + str(desk.tickets[1])}
+    orgs = {
+        o.name: o.added_how for o in contacts.affected_organizations(db_session, incident, settings)
+    }
+    assert orgs == {
+        "Acme Museum": "ticket " + str(desk.tickets[0]),
+        "Bravo Council": "ticket " + str(desk.tickets[1]),
+    }
     contacts.refresh(db_session, gateway, incident, settings, now=clock.now())
     reasons = {c.email: c.reasons for c in contacts.contact_list(db_session, incident, settings)}
     assert any(f"requester of ticket {desk.tickets[0]}" in r for r in reasons["ann@acme.example"])
-    again = tickets.link(db_session, gateway, incident, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
+    again = tickets.link(
+        db_session,
+        gateway,
+        incident,
+        desk.tickets[:1],
+        now=clock.now(),
+        settings=settings,
+        **by_manager(),
+    )
     assert again[0].message == "already linked: skipped"
 
 
-def test_linking_can_leave_organisations_and_requesters_out(db_session, gateway, settings, desk, incident, clock):
+def test_linking_can_leave_organisations_and_requesters_out(
+    db_session, gateway, settings, desk, incident, clock
+):
     incident.add_orgs_on_link = incident.add_requesters_on_link = False
     parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
-    tickets.link(db_session, gateway, incident, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
+    tickets.link(
+        db_session,
+        gateway,
+        incident,
+        desk.tickets[:1],
+        now=clock.now(),
+        settings=settings,
+        **by_manager(),
+    )
     assert contacts.affected_organizations(db_session, incident, settings) == []
     assert contacts.contact_list(db_session, incident, settings) == []
 
 
-def test_a_ticket_of_another_incident_is_refused_unless_moved(db_session, gateway, sandbox, settings, desk, incident, clock):
-    other = service.declare(db_session, title="Other", severity="minor", settings=settings, by="m", now=clock.now())
+def test_a_ticket_of_another_incident_is_refused_unless_moved(
+    db_session, gateway, sandbox, settings, desk, incident, clock
+):
+    other = service.declare(
+        db_session, title="Other", severity="minor", settings=settings, by="m", now=clock.now()
+    )
     for each in (incident, other):
         parent.create_parent(db_session, gateway, each, now=clock.now(), **by_manager())
-    tickets.link(db_session, gateway, other, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
-    with pytest.raises(IncidentError, match=rf"Already linked to another incident: {desk.tickets[0]} \({other.reference}\)"):
-        tickets.link(db_session, gateway, incident, desk.tickets[:1], now=clock.now(), settings=settings, **by_manager())
-    tickets.link(db_session, gateway, incident, desk.tickets[:1], now=clock.now(), settings=settings, move=True, **by_manager())
+    tickets.link(
+        db_session,
+        gateway,
+        other,
+        desk.tickets[:1],
+        now=clock.now(),
+        settings=settings,
+        **by_manager(),
+    )
+    with pytest.raises(
+        IncidentError,
+        match=rf"Already linked to another incident: {desk.tickets[0]} \({other.reference}\)",
+    ):
+        tickets.link(
+            db_session,
+            gateway,
+            incident,
+            desk.tickets[:1],
+            now=clock.now(),
+            settings=settings,
+            **by_manager(),
+        )
+    tickets.link(
+        db_session,
+        gateway,
+        incident,
+        desk.tickets[:1],
+        now=clock.now(),
+        settings=settings,
+        move=True,
+        **by_manager(),
+    )
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] == incident.parent_ticket_id
     row = db_session.scalar(select(LinkedTicket).where(LinkedTicket.ticket_id == desk.tickets[0]))
     assert row.incident_id == incident.id
     assert "moved to" in service.timeline(db_session, other)[-1].summary
 
 
-def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(db_session, gateway, sandbox, settings, desk, incident, clock):
-    closed = sandbox.store.add_ticket(subject="Old", requester_id=desk.ann, organization_id=desk.acme, status="closed")["id"]
+def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(
+    db_session, gateway, sandbox, settings, desk, incident, clock
+):
+    closed = sandbox.store.add_ticket(
+        subject="Old", requester_id=desk.ann, organization_id=desk.acme, status="closed"
+    )["id"]
     parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
-    outcomes = {o.ticket_id: o for o in tickets.link(db_session, gateway, incident, [desk.tickets[0], closed], now=clock.now(), settings=settings, **by_manager())}
+    outcomes = {
+        o.ticket_id: o
+        for o in tickets.link(
+            db_session,
+            gateway,
+            incident,
+            [desk.tickets[0], closed],
+            now=clock.now(),
+            settings=settings,
+            **by_manager(),
+        )
+    }
     assert outcomes[desk.tickets[0]].ok and not outcomes[closed].ok
     assert "closed" in outcomes[closed].message
     linked = {t.ticket_id for t in tickets.linked_tickets(db_session, incident)}
@@ -103,13 +201,23 @@ def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(db_session, gat
 
 
 @pytest.mark.parametrize("status", [503, 429])
-def test_zendesk_failing_during_a_link_records_nothing(db_session, gateway, sandbox, settings, desk, incident, clock, status):
+def test_zendesk_failing_during_a_link_records_nothing(
+    db_session, gateway, sandbox, settings, desk, incident, clock, status
+):
     parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     db_session.commit()
     sandbox.fail_next(r"/api/v2/tickets/(show_many|update_many)", count=20, status=status)
     events_before = len(service.timeline(db_session, incident))
     with pytest.raises(ZendeskError) as raised:
-        tickets.link(db_session, gateway, incident, desk.tickets[:2], now=clock.now(), settings=settings, **by_manager())
+        tickets.link(
+            db_session,
+            gateway,
+            incident,
+            desk.tickets[:2],
+            now=clock.now(),
+            settings=settings,
+            **by_manager(),
+        )
     db_session.rollback()
     message = str(raised.value)
     assert ("limiting requests" in message) if status == 429 else ("Zendesk" in message)
@@ -118,9 +226,13 @@ def test_zendesk_failing_during_a_link_records_nothing(db_session, gateway, sand
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] is None
 
 
-def test_merging_closes_and_tags_the_sources_once(db_session, gateway, sandbox, desk, incident, clock):
+def test_merging_closes_and_tags_the_sources_once(
+    db_session, gateway, sandbox, desk, incident, clock
+):
     target, *sources = desk.tickets[:3]
-    rows = merges.plan(db_session, incident, target_id=target, source_ids=sources, now=clock.now(), **by_manager())
+    rows = merges.plan(
+        db_session, incident, target_id=target, source_ids=sources, now=clock.now(), **by_manager()
+    )
     db_session.commit()
     [row] = rows
     merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
@@ -130,7 +242,14 @@ def test_merging_closes_and_tags_the_sources_once(db_session, gateway, sandbox, 
         zendesk = sandbox.store.ticket(source)
         assert zendesk["status"] == "closed" and "closed_by_merge" in zendesk["tags"]
     # a double click plans the same ledger row, which is done: nothing is merged twice
-    [again] = merges.plan(db_session, incident, target_id=target, source_ids=list(reversed(sources)), now=clock.now(), **by_manager())
+    [again] = merges.plan(
+        db_session,
+        incident,
+        target_id=target,
+        source_ids=list(reversed(sources)),
+        now=clock.now(),
+        **by_manager(),
+    )
     assert again.id == row.id
     requests = sandbox.request_count
     merges.perform(db_session, gateway, again, commit=db_session.commit, now=clock.now())
@@ -141,26 +260,54 @@ def test_merging_closes_and_tags_the_sources_once(db_session, gateway, sandbox, 
 
 
 def test_merges_go_five_sources_at_a_time(db_session, sandbox, desk, incident, clock):
-    sources = [sandbox.store.add_ticket(subject=f"dup {n}", requester_id=desk.ann)["id"] for n in range(12)]
-    rows = merges.plan(db_session, incident, target_id=desk.tickets[0], source_ids=sources, now=clock.now(), **by_manager())
+    sources = [
+        sandbox.store.add_ticket(subject=f"dup {n}", requester_id=desk.ann)["id"] for n in range(12)
+    ]
+    rows = merges.plan(
+        db_session,
+        incident,
+        target_id=desk.tickets[0],
+        source_ids=sources,
+        now=clock.now(),
+        **by_manager(),
+    )
     assert [len(r.source_ids) for r in rows] == [5, 5, 2]
 
 
 def test_a_solved_source_is_refused_and_shown(db_session, gateway, sandbox, desk, incident, clock):
     solved = sandbox.store.add_ticket(subject="done", requester_id=desk.ann, status="solved")["id"]
-    [row] = merges.plan(db_session, incident, target_id=desk.tickets[0], source_ids=[solved, desk.tickets[1]], now=clock.now(), **by_manager())
+    [row] = merges.plan(
+        db_session,
+        incident,
+        target_id=desk.tickets[0],
+        source_ids=[solved, desk.tickets[1]],
+        now=clock.now(),
+        **by_manager(),
+    )
     merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
     outcomes = {o["ticket_id"]: o for o in row.outcomes}
     assert outcomes[desk.tickets[1]]["ok"] and not outcomes[solved]["ok"]
     assert "refused" in service.timeline(db_session, incident)[-1].summary
 
 
-def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(db_session, gateway, sandbox, desk, incident, clock):
-    [row] = merges.plan(db_session, incident, target_id=desk.tickets[0], source_ids=desk.tickets[1:3], now=clock.now(), **by_manager())
+def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(
+    db_session, gateway, sandbox, desk, incident, clock
+):
+    [row] = merges.plan(
+        db_session,
+        incident,
+        target_id=desk.tickets[0],
+        source_ids=desk.tickets[1:3],
+        now=clock.now(),
+        **by_manager(),
+    )
     gateway.merge(desk.tickets[0], desk.tickets[1:2], target_comment="", source_comment="")
     row.attempted_at = clock.now()  # the worker died after Zendesk merged the first source
     db_session.commit()
-    assert merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now()).state == "requested"
+    assert (
+        merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now()).state
+        == "requested"
+    )
     clock.advance(minutes=6)
     merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
     messages = {o["ticket_id"]: o["message"] for o in row.outcomes}
@@ -170,4 +317,6 @@ def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(db_session, gat
 
 def test_merging_a_ticket_into_itself_is_refused(db_session, incident, clock):
     with pytest.raises(IncidentError, match="cannot be merged into itself"):
-        merges.plan(db_session, incident, target_id=5, source_ids=[5, 6], now=clock.now(), **by_manager())
+        merges.plan(
+            db_session, incident, target_id=5, source_ids=[5, 6], now=clock.now(), **by_manager()
+        )

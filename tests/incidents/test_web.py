@@ -20,10 +20,17 @@ def test_declare_form_explains_severities(login):
 
 def test_declaring_from_the_form_opens_the_incident_page(login, db_session, users):
     client = login("manager")
-    response = post(client, "/incidents/new", {
-        "title": "Search broken", "severity": "major", "business_unit": "Hosting",
-        "comms_manager_id": str(users["manager"].id), "keywords": "search, results",
-    })
+    response = post(
+        client,
+        "/incidents/new",
+        {
+            "title": "Search broken",
+            "severity": "major",
+            "business_unit": "Hosting",
+            "comms_manager_id": str(users["manager"].id),
+            "keywords": "search, results",
+        },
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Search broken" in page and "Declared INC-" in page
@@ -34,7 +41,11 @@ def test_declaring_from_the_form_opens_the_incident_page(login, db_session, user
 
 
 def test_a_bad_declaration_keeps_what_was_typed(login):
-    response = post(login("manager"), "/incidents/new", {"title": "two\nlines", "severity": "major", "description": "keep me"})
+    response = post(
+        login("manager"),
+        "/incidents/new",
+        {"title": "two\nlines", "severity": "major", "description": "keep me"},
+    )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "control characters" in page and "keep me" in page
@@ -42,7 +53,11 @@ def test_a_bad_declaration_keeps_what_was_typed(login):
 
 def test_declaring_from_a_ticket_links_it_under_a_new_parent(login, db_session, sandbox, desk):
     client = login("manager")
-    response = post(client, "/incidents/new", {"title": "Acme down", "severity": "critical", "from_ticket_id": str(desk.tickets[0])})
+    response = post(
+        client,
+        "/incidents/new",
+        {"title": "Acme down", "severity": "critical", "from_ticket_id": str(desk.tickets[0])},
+    )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     [incident] = service.list_incidents(db_session)
     assert incident.parent_ticket_id
@@ -52,7 +67,11 @@ def test_declaring_from_a_ticket_links_it_under_a_new_parent(login, db_session, 
 
 
 def test_declaring_from_an_unknown_ticket_says_so_and_keeps_the_form(login, db_session, sandbox):
-    response = post(login("manager"), "/incidents/new", {"title": "Acme down", "severity": "critical", "from_ticket_id": "424242"})
+    response = post(
+        login("manager"),
+        "/incidents/new",
+        {"title": "Acme down", "severity": "critical", "from_ticket_id": "424242"},
+    )
     assert response.status_code == 422
     assert "ticket 424242 does not exist in Zendesk" in response.get_data(as_text=True)
     assert service.list_incidents(db_session) == []
@@ -87,10 +106,20 @@ def test_zendesk_down_while_linking_is_said_plainly(login, incident, sandbox, de
 def test_merge_asks_for_confirmation_first(login, incident, sandbox, desk):
     client = login("manager")
     url = f"/incidents/{incident.reference}"
-    page = post(client, f"{url}/merge/confirm", {"target_id": str(desk.tickets[0]), "ticket_ids": [str(desk.tickets[2])]}, url).get_data(as_text=True)
+    page = post(
+        client,
+        f"{url}/merge/confirm",
+        {"target_id": str(desk.tickets[0]), "ticket_ids": [str(desk.tickets[2])]},
+        url,
+    ).get_data(as_text=True)
     assert "cannot be undone" in page
     assert sandbox.store.ticket(desk.tickets[2])["status"] != "closed"
-    response = post(client, f"{url}/merge", {"target_id": str(desk.tickets[0]), "ticket_ids": [str(desk.tickets[2])]}, url)
+    response = post(
+        client,
+        f"{url}/merge",
+        {"target_id": str(desk.tickets[0]), "ticket_ids": [str(desk.tickets[2])]},
+        url,
+    )
     client.get(response.headers["Location"])
     assert sandbox.store.ticket(desk.tickets[2])["status"] == "closed"
 
@@ -101,7 +130,10 @@ def test_severity_and_status_controls(login, incident, db_session):
     post(client, f"{url}/severity", {"severity": "critical", "note": "spreading"}, url)
     post(client, f"{url}/status", {"status": "identified", "note": ""}, url)
     page = client.get(url).get_data(as_text=True)
-    assert "Severity raised from major to critical" in page and "Status changed from investigating to identified" in page
+    assert (
+        "Severity raised from major to critical" in page
+        and "Status changed from investigating to identified" in page
+    )
 
 
 def test_a_viewer_sees_but_cannot_change(login, incident):
