@@ -11,6 +11,7 @@ from comms import config as config_module
 from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
+from comms.mail.render import EmailRenderer
 from comms.paths import templates_dir
 
 
@@ -29,6 +30,7 @@ def _secret_key(settings: Settings, instance_path: str) -> str:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     """Build the web application from settings (default: $COMMS_CONFIG or embedded defaults)."""
     settings = settings or config_module.load()
+    EmailRenderer(settings).check_all()  # a broken template stops start-up, not a send
     app = Flask(
         __name__,
         template_folder=str(templates_dir() / "web"),

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from comms import config as config_module
 from comms.config import ConfigError, Settings
+from comms.mail.render import TemplateProblem
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, Command] = {}
@@ -177,7 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if settings.source == "embedded defaults" and args.command not in ("sandbox", "demo"):
         print("comms: no config file found; running on embedded defaults.", file=sys.stderr)
-    return COMMANDS[args.command](args, settings)
+    try:
+        return COMMANDS[args.command](args, settings)
+    except TemplateProblem as error:
+        print(f"comms: e-mail template problem: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

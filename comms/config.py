@@ -31,6 +31,7 @@ class WebSettings:
     timezone: str = "Europe/London"
     company_name: str = "Example Agency"
     business_units: tuple[str, ...] = ("Hosting", "Development", "Support")
+    email_templates: str = ""
     demo: bool = False
 
     @property
@@ -176,6 +177,8 @@ def _validate(settings: Settings) -> None:
         ZoneInfo(web.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         _fail("web.timezone", web.timezone, 'an IANA time zone such as "Europe/London"')
+    if web.email_templates and not Path(web.email_templates).is_dir():
+        _fail("web.email_templates", web.email_templates, "a folder holding your e-mail templates")
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", settings.database.url):
         _fail("database.url", settings.database.url, "a sqlite:/// or postgresql+psycopg:// URL")
     if zendesk.url and not re.match(r"^https?://[^/\s]+", zendesk.url):

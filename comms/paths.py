@@ -7,9 +7,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent
 
 
-def templates_dir() -> Path:
+def templates_dir(package: Path = PACKAGE) -> Path:
     """The folder holding web/ and email/ templates, installed (wheel) or in a checkout."""
-    for candidate in (PACKAGE / "templates", PACKAGE.parent / "templates"):
-        if (candidate / "web").is_dir():
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / "web").is_dir() and (candidate / "email").is_dir():
             return candidate
-    raise FileNotFoundError(f"no templates folder next to {PACKAGE}: reinstall comms")
+    raise FileNotFoundError(f"no templates folder next to {package}: reinstall comms")

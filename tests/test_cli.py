@@ -129,3 +129,23 @@ def test_check_says_when_smtp_is_unreachable(tmp_path):
         "smtp: FAILED, the mail server at 127.0.0.1:1 cannot be reached: connection refused"
         in result.stdout
     )
+
+
+def test_a_broken_template_stops_start_up_with_its_name(tmp_path):
+    import shutil
+
+    from comms.paths import templates_dir
+
+    copy = tmp_path / "email"
+    shutil.copytree(templates_dir() / "email", copy)
+    body = copy / "resolved" / "body.html"
+    body.write_text(body.read_text() + "{% if %}")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[web]\nemail_templates = "{copy}"\n[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n'
+    )
+    for command in (["serve", "--port", "1"], ["scheduler", "--once"]):
+        result = comms(*command, config=config)
+        assert result.returncode == 2, result.stderr
+        assert "e-mail template problem" in result.stderr and "resolved/body.html" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 from markupsafe import Markup, escape
 
-import comms
 from comms.config import Settings
+from comms.paths import templates_dir
 
 KINDS = ("initial", "update", "overnight", "resolved")
 PARTS = ("subject.txt", "body.txt", "body.html")
@@ -39,15 +39,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
-
-
-def templates_dir() -> Path:
-    """Find templates/ installed (comms/templates) or in a checkout (<repo>/templates)."""
-    package = Path(comms.__file__).parent
-    for candidate in (package / "templates", package.parent / "templates"):
-        if (candidate / "email").is_dir():
-            return candidate
-    raise TemplateProblem(f"no templates/email folder in {package} or {package.parent}")
 
 
 def as_local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -96,7 +87,8 @@ class EmailRenderer:
     def __init__(self, settings: Settings, templates_path: Path | None = None) -> None:
         self.settings = settings
         self.zone = settings.web.tz
-        self.path = Path(templates_path) if templates_path else templates_dir() / "email"
+        chosen = templates_path or settings.web.email_templates
+        self.path = Path(chosen) if chosen else templates_dir() / "email"
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.path),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),

@@ -27,6 +27,7 @@ from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
 from comms.incidents.followup import send_followup_reminders
+from comms.mail.render import EmailRenderer
 from comms.updates.jobs import DueReport, run_due
 from comms.updates.reminders import send_reminders
 from comms.updates.sender import SendReport, send_pending
@@ -172,6 +173,7 @@ def run_scheduler(settings: Settings, *, once: bool = False) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
+    EmailRenderer(settings).check_all()  # a broken template stops start-up, not a send
     scheduler = Scheduler(settings)
     if once:
         report = scheduler.beat()

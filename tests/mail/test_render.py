@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from comms.config import Settings
-from comms.mail.render import KINDS, EmailRenderer, TemplateProblem, templates_dir
+from comms.mail.render import KINDS, EmailRenderer, TemplateProblem
+from comms.paths import templates_dir
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -137,8 +138,8 @@ def test_an_unknown_kind_is_refused(renderer: EmailRenderer) -> None:
         renderer.render("weekly", renderer.sample_context("update"))
 
 
-def test_templates_are_found_when_installed(tmp_path: Path, monkeypatch) -> None:
+def test_templates_are_found_when_installed(tmp_path: Path) -> None:
     installed = tmp_path / "site-packages" / "comms"
     (installed / "templates" / "email").mkdir(parents=True)
-    monkeypatch.setattr("comms.__file__", str(installed / "__init__.py"))
-    assert templates_dir() == installed / "templates"
+    (installed / "templates" / "web").mkdir(parents=True)
+    assert templates_dir(installed) == installed / "templates"

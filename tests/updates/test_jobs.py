@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from comms.auth.service import create_user
+from comms.config import Settings
 from comms.incidents.models import TimelineEvent
-from comms.mail.render import TemplateProblem, templates_dir
+from comms.mail.render import TemplateProblem
+from comms.paths import templates_dir
 from comms.updates.control import set_paused
 from comms.updates.models import Delivery, Update
 from comms.updates.scheduler import tick
@@ -213,28 +216,32 @@ def test_the_comms_manager_is_reminded_once_before_each_automatic_update(
 
 
 @pytest.fixture
-def broken_templates(tmp_path, monkeypatch):
-    """A copy of the templates whose `update` body refers to a name that does not exist."""
-    copy = tmp_path / "templates"
-    shutil.copytree(templates_dir(), copy)
-    monkeypatch.setattr("comms.mail.render.templates_dir", lambda: copy)
+def broken_templates(tmp_path):
+    """Our own copy of the e-mail templates ([web] email_templates); breaks() breaks `update`."""
+    copy = tmp_path / "email"
+    shutil.copytree(templates_dir() / "email", copy)
+
+    def use(settings: Settings) -> Settings:
+        return replace(settings, web=replace(settings.web, email_templates=str(copy)))
 
     def breaks() -> None:
-        body = copy / "email" / "update" / "body.txt"
+        body = copy / "update" / "body.txt"
         body.write_text(
             body.read_text().replace("{% block body %}", "{% block body %}{{ no_such_value }}")
         )
 
-    return breaks
+    return use, breaks
 
 
 def test_a_broken_template_sends_nothing_and_says_so(
     db_session, sessions, settings, clock, catcher, make_incident, broken_templates
 ):
+    use_copy, breaks = broken_templates
+    settings = use_copy(settings)
     incident = make_incident("major", contacts=3)
     start(db_session, settings, clock, incident)
     send_pending(sessions, settings, clock=clock)
-    broken_templates()
+    breaks()
     with pytest.raises(TemplateProblem, match="no_such_value"):
         publish(db_session, incident, message="News", by=BY, now=clock.now(), settings=settings)
     db_session.rollback()
@@ -251,11 +258,13 @@ def test_a_broken_template_sends_nothing_and_says_so(
 def test_a_template_broken_after_publishing_holds_every_message_back(
     db_session, sessions, settings, clock, catcher, make_incident, broken_templates
 ):
+    use_copy, breaks = broken_templates
+    settings = use_copy(settings)
     incident = make_incident("major", contacts=3)
     start(db_session, settings, clock, incident)
     send_pending(sessions, settings, clock=clock)
     start(db_session, settings, clock, incident, message="News")
-    broken_templates()
+    breaks()
     report = send_pending(sessions, settings, clock=clock)
     assert report.sent == 0 and "no_such_value" in report.problem
     pending = db_session.scalar(
