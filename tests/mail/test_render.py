@@ -27,6 +27,21 @@ def test_each_kind_renders_with_sample_data(renderer: EmailRenderer, kind: str) 
     assert "support@example.com" in rendered.html
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_client_emails_do_not_link_to_the_staff_only_app(
+    renderer: EmailRenderer, kind: str
+) -> None:
+    """[web] base_url is the comms app, which clients cannot use; replies go to support."""
+    base_url = renderer.settings.web.base_url
+    rendered = renderer.render(kind, renderer.sample_context(kind))
+    for part in (rendered.subject, rendered.text, rendered.html):
+        assert base_url not in part
+    assert 'href="http' not in rendered.html
+    assert "Reply to this e-mail" in rendered.text
+    assert f"mailto:{renderer.settings.smtp.reply_to}" in rendered.html
+    assert renderer.sample_context(kind)["base_url"] == base_url  # still there for others
+
+
 def test_check_all_passes_with_the_shipped_templates(renderer: EmailRenderer) -> None:
     renderer.check_all()
 
