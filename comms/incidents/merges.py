@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comms.incidents.models import Candidate, Incident, LinkedTicket, MergeRequest
 from comms.incidents.service import IncidentError, record, require_open
-from comms.zendesk import Gateway, TicketOutcome
+from comms.incidents.tickets import refuse_taken
+from comms.zendesk import Gateway, TicketOutcome, ZendeskError
 from comms.zendesk.base import chunks
 
 MAX_SOURCES = 5  # Zendesk takes at most 5 source tickets per merge request
@@ -35,10 +36,36 @@ def plan(
         raise IncidentError("Choose at least one ticket to merge, other than the target.")
     if int(target_id) in {int(s) for s in source_ids}:
         raise IncidentError(f"Ticket {target_id} cannot be merged into itself.")
+    _check_tickets(db_session, incident, int(target_id), sources)
     return [
         _ledger_row(db_session, incident, target_id, chunk, by=by, now=now)
         for chunk in chunks(sources, MAX_SOURCES)
     ]
+
+
+def _check_tickets(
+    db_session: Session, incident: Incident, target_id: int, sources: list[int]
+) -> None:
+    """Merge only this incident's own tickets, never a parent ticket: Zendesk cannot undo it."""
+    refuse_taken(db_session, incident.id, [target_id, *sources], move=False)
+    if incident.parent_ticket_id in sources:
+        raise IncidentError(
+            f"Ticket {incident.parent_ticket_id} is the parent ticket of {incident.reference}; "
+            "a parent ticket is never merged away."
+        )
+    known = set(
+        db_session.scalars(select(Candidate.ticket_id).where(Candidate.incident_id == incident.id))
+    ) | set(
+        db_session.scalars(
+            select(LinkedTicket.ticket_id).where(LinkedTicket.incident_id == incident.id)
+        )
+    )
+    strangers = [s for s in sources if s not in known]
+    if strangers:
+        raise IncidentError(
+            f"Ticket(s) {', '.join(map(str, strangers))} are not candidates or linked tickets of "
+            f"{incident.reference}: find them as candidates first."
+        )
 
 
 def _ledger_row(
@@ -85,12 +112,30 @@ def perform(
     now: datetime,
 ) -> MergeRequest:
     """Carry out one ledger row; the attempt is claimed and committed before Zendesk is asked."""
-    if request.state != "requested":
+    if request.state not in ("requested", "interrupted"):
         return request  # done or failed already: never merge twice
     interrupted = request.attempted_at is not None
     if not _claim(db_session, request, now=now):
         return request  # another worker is merging these right now
     commit()
+    try:
+        _merge(db_session, gateway, request, interrupted=interrupted, now=now)
+    except ZendeskError:
+        # Zendesk may or may not have merged: the next attempt asks it first, at once.
+        request.state = "interrupted"
+        commit()
+        raise
+    return request
+
+
+def _merge(
+    db_session: Session,
+    gateway: Gateway,
+    request: MergeRequest,
+    *,
+    interrupted: bool,
+    now: datetime,
+) -> None:
     sources = list(request.source_ids)
     outcomes: list[TicketOutcome] = []
     if interrupted:
@@ -108,7 +153,6 @@ def perform(
         outcomes += list(result.outcomes)
         request.job_id = result.job_id
     _complete(db_session, request, outcomes, now=now)
-    return request
 
 
 def _claim(db_session: Session, request: MergeRequest, *, now: datetime) -> bool:
@@ -117,10 +161,18 @@ def _claim(db_session: Session, request: MergeRequest, *, now: datetime) -> bool
         update(MergeRequest)
         .where(
             MergeRequest.id == request.id,
-            MergeRequest.state == "requested",
-            or_(MergeRequest.attempted_at.is_(None), MergeRequest.attempted_at < now - STALE),
+            or_(
+                MergeRequest.state == "interrupted",
+                and_(
+                    MergeRequest.state == "requested",
+                    or_(
+                        MergeRequest.attempted_at.is_(None),
+                        MergeRequest.attempted_at < now - STALE,
+                    ),
+                ),
+            ),
         )
-        .values(attempted_at=now)
+        .values(attempted_at=now, state="requested")
         .execution_options(synchronize_session=False)
     )
     db_session.refresh(request)

@@ -135,7 +135,7 @@ class MergeRequest(Base):
     target_id: Mapped[int]
     source_key: Mapped[str] = mapped_column(String(200))
     source_ids: Mapped[json_list]
-    state: Mapped[str] = mapped_column(String(20), default="requested")  # requested|done|failed
+    state: Mapped[str] = mapped_column(String(20), default="requested")  # requested|interrupted|done|failed
     job_id: Mapped[str] = mapped_column(String(100), default="")
     outcomes: Mapped[json_list]
     requested_at: Mapped[datetime]

@@ -226,10 +226,18 @@ def test_zendesk_failing_during_a_link_records_nothing(
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] is None
 
 
+def as_candidates(db_session, gateway, incident, ticket_ids, clock):
+    """Merging takes only the incident's own tickets: make these its candidates first."""
+    for ticket in gateway.tickets(ticket_ids):
+        tickets.add_candidate(db_session, incident, ticket, source="search", now=clock.now())
+    db_session.flush()
+
+
 def test_merging_closes_and_tags_the_sources_once(
     db_session, gateway, sandbox, desk, incident, clock
 ):
     target, *sources = desk.tickets[:3]
+    as_candidates(db_session, gateway, incident, sources, clock)
     rows = merges.plan(
         db_session, incident, target_id=target, source_ids=sources, now=clock.now(), **by_manager()
     )
@@ -259,10 +267,11 @@ def test_merging_closes_and_tags_the_sources_once(
     assert states == dict.fromkeys(sources, "merged")
 
 
-def test_merges_go_five_sources_at_a_time(db_session, sandbox, desk, incident, clock):
+def test_merges_go_five_sources_at_a_time(db_session, gateway, sandbox, desk, incident, clock):
     sources = [
         sandbox.store.add_ticket(subject=f"dup {n}", requester_id=desk.ann)["id"] for n in range(12)
     ]
+    as_candidates(db_session, gateway, incident, sources, clock)
     rows = merges.plan(
         db_session,
         incident,
@@ -276,6 +285,7 @@ def test_merges_go_five_sources_at_a_time(db_session, sandbox, desk, incident, c
 
 def test_a_solved_source_is_refused_and_shown(db_session, gateway, sandbox, desk, incident, clock):
     solved = sandbox.store.add_ticket(subject="done", requester_id=desk.ann, status="solved")["id"]
+    as_candidates(db_session, gateway, incident, [solved, desk.tickets[1]], clock)
     [row] = merges.plan(
         db_session,
         incident,
@@ -293,6 +303,7 @@ def test_a_solved_source_is_refused_and_shown(db_session, gateway, sandbox, desk
 def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(
     db_session, gateway, sandbox, desk, incident, clock
 ):
+    as_candidates(db_session, gateway, incident, desk.tickets[1:3], clock)
     [row] = merges.plan(
         db_session,
         incident,
@@ -320,3 +331,61 @@ def test_merging_a_ticket_into_itself_is_refused(db_session, incident, clock):
         merges.plan(
             db_session, incident, target_id=5, source_ids=[5, 6], now=clock.now(), **by_manager()
         )
+
+
+def test_a_merge_never_takes_a_parent_or_another_incidents_ticket(
+    db_session, gateway, sandbox, settings, desk, incident, clock
+):
+    other = service.declare(
+        db_session, title="Other", severity="minor", settings=settings, by="m", now=clock.now()
+    )
+    other_parent = parent.create_parent(db_session, gateway, other, now=clock.now(), **by_manager())
+    as_candidates(db_session, gateway, other, desk.tickets[1:2], clock)
+    tickets.link(
+        db_session,
+        gateway,
+        other,
+        desk.tickets[1:2],
+        now=clock.now(),
+        settings=settings,
+        **by_manager(),
+    )
+    mine = parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    attempts = {
+        f"parent ticket of {other.reference}": (desk.tickets[0], [other_parent.id]),
+        f"linked to another incident: {desk.tickets[1]}": (desk.tickets[0], [desk.tickets[1]]),
+        f"parent ticket of {incident.reference}": (desk.tickets[0], [mine.id]),
+        "are not candidates or linked tickets": (desk.tickets[0], [desk.tickets[3]]),
+    }
+    for message, (target, sources) in attempts.items():
+        with pytest.raises(IncidentError, match=message):
+            merges.plan(
+                db_session,
+                incident,
+                target_id=target,
+                source_ids=sources,
+                now=clock.now(),
+                **by_manager(),
+            )
+    assert sandbox.store.ticket(other_parent.id)["status"] != "closed"
+
+
+def test_a_merge_zendesk_failed_can_be_tried_again_at_once(
+    db_session, gateway, sandbox, desk, incident, clock
+):
+    as_candidates(db_session, gateway, incident, desk.tickets[1:2], clock)
+    [row] = merges.plan(
+        db_session,
+        incident,
+        target_id=desk.tickets[0],
+        source_ids=desk.tickets[1:2],
+        now=clock.now(),
+        **by_manager(),
+    )
+    sandbox.fail_next(r"/merge", count=4, status=503)  # the first try and its 3 retries
+    with pytest.raises(ZendeskError):
+        merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
+    assert row.state == "interrupted"
+    merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
+    assert row.state == "done"
+    assert sandbox.store.ticket(desk.tickets[1])["status"] == "closed"

@@ -106,6 +106,7 @@ def test_zendesk_down_while_linking_is_said_plainly(login, incident, sandbox, de
 def test_merge_asks_for_confirmation_first(login, incident, sandbox, desk):
     client = login("manager")
     url = f"/incidents/{incident.reference}"
+    post(client, f"{url}/candidates", {}, url)
     page = post(
         client,
         f"{url}/merge/confirm",
