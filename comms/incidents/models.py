@@ -135,7 +135,8 @@ class MergeRequest(Base):
     target_id: Mapped[int]
     source_key: Mapped[str] = mapped_column(String(200))
     source_ids: Mapped[json_list]
-    state: Mapped[str] = mapped_column(String(20), default="requested")  # requested|interrupted|done|failed
+    # requested | interrupted (Zendesk failed mid-way: ask it first) | done | failed
+    state: Mapped[str] = mapped_column(String(20), default="requested")
     job_id: Mapped[str] = mapped_column(String(100), default="")
     outcomes: Mapped[json_list]
     requested_at: Mapped[datetime]
