@@ -25,11 +25,6 @@ SHOWN_HEADERS = (
 )
 
 
-def root_message_id(settings: Settings, incident: Incident) -> str:
-    """The thread's root, for contacts who joined after the first update."""
-    return make_message_id(settings.smtp.from_address, f"inc-{incident.id}", "thread")
-
-
 def delivery_message_id(settings: Settings, incident: Incident, number: int, email: str) -> str:
     """A Message-ID fixed by incident, update and address, so a resend keeps it."""
     return make_message_id(
@@ -75,8 +70,14 @@ def build(
     update: Update,
     delivery: Delivery,
 ) -> EmailMessage:
-    """Build the message for one delivery, threaded to the incident's first update."""
-    thread = delivery.in_reply_to or root_message_id(settings, incident)
+    """Build the message for one delivery, threaded to what this contact received before.
+
+    A contact's first message of an incident starts the thread; later ones answer their
+    previous message and name their first (both fixed on the delivery when it was published).
+    """
+    references = (delivery.thread_references or "").split()
+    if delivery.in_reply_to and not references:
+        references = [delivery.in_reply_to]
     return build_message(
         render(renderer, incident, update, delivery),
         to_name=delivery.name,
@@ -84,8 +85,8 @@ def build(
         from_address=settings.smtp.from_address,
         reply_to=settings.smtp.reply_to,
         message_id=delivery.message_id,
-        in_reply_to=thread,
-        references=[thread],
+        in_reply_to=delivery.in_reply_to or None,
+        references=references,
         incident_reference=incident.reference,
         date=update.created_at,
     )

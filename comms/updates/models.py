@@ -44,7 +44,10 @@ class Delivery(Base):
     organizations: Mapped[json_list]
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     message_id: Mapped[str] = mapped_column(String(255))
+    # Threading, fixed at publish: the contact's previous message of this incident, and the
+    # References (their first message, then the previous one), space-separated; "" on the first.
     in_reply_to: Mapped[str] = mapped_column(String(255), default="")
+    thread_references: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]

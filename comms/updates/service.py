@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
@@ -23,6 +23,9 @@ from comms.updates.models import KINDS, Delivery, Update
 from comms.updates.schedule import NextSlot, plan_next
 
 TRIGGERS = ("manual", "schedule", "resolve")
+# Deliveries the contact (most likely) has: threads name only these. An uncertain one went
+# through to the end of the data; pending, failed and superseded ones never arrived.
+RECEIVED = ("sent", "uncertain")
 SAMPLE_CONTACT = ("Sam Taylor", "sam.taylor@client.example", ("Example Client Ltd",))
 
 
@@ -147,7 +150,7 @@ def _delivery_rows(
 ) -> list[dict]:
     """Render every contact's message (TemplateProblem stops it all) and make their rows."""
     renderer = EmailRenderer(settings)
-    threads = _first_message_ids(db, incident)
+    threads = _threads(db, incident)
     rows = []
     for contact in contacts:
         row = {
@@ -158,7 +161,7 @@ def _delivery_rows(
             "message_id": messages.delivery_message_id(
                 settings, incident, new.number, contact.email
             ),
-            "in_reply_to": threads.get(contact.email.lower(), ""),
+            **_thread_fields(threads.get(contact.email.lower(), ())),
             "attempts": 0,
             "smtp_reply": "",
             "claimed_by": "",
@@ -173,15 +176,52 @@ def _delivery_rows(
     return rows
 
 
-def _first_message_ids(db: Session, incident: Incident) -> dict[str, str]:
-    """Each contact's Message-ID of the first update, to thread later updates to it."""
-    first = select(Update.id).where(Update.incident_id == incident.id, Update.number == 1)
-    found = db.execute(
-        select(Delivery.email, Delivery.message_id).where(
-            Delivery.update_id == first.scalar_subquery()
+def _threads(db: Session, incident: Incident) -> dict[str, tuple[str, ...]]:
+    """Each contact's thread so far: the Message-IDs of their first and latest message received.
+
+    The ids are those of messages the contact was actually sent, so a contact added later, or
+    whose first message bounced, starts their own thread with their next message.
+    """
+    address = func.lower(Delivery.email)
+    received = and_(Update.incident_id == incident.id, Delivery.state.in_(RECEIVED))
+    ends = (
+        select(
+            address.label("email"),
+            func.min(Update.number).label("first"),
+            func.max(Update.number).label("latest"),
         )
+        .join(Update, Delivery.update_id == Update.id)
+        .where(received)
+        .group_by(address)
+        .subquery()
     )
-    return {email.lower(): message_id for email, message_id in found}
+    found = db.execute(
+        select(address, Delivery.message_id)
+        .join(Update, Delivery.update_id == Update.id)
+        .join(
+            ends,
+            and_(
+                ends.c.email == address,
+                or_(Update.number == ends.c.first, Update.number == ends.c.latest),
+            ),
+        )
+        .where(received)
+        .order_by(Update.number)
+    )
+    threads: dict[str, list[str]] = {}
+    for email, message_id in found:
+        ids = threads.setdefault(email, [])
+        if message_id not in ids:
+            ids.append(message_id)
+    return {email: tuple(ids) for email, ids in threads.items()}
+
+
+def _thread_fields(thread: tuple[str, ...]) -> dict[str, str]:
+    """In-Reply-To the contact's previous message; References their first and previous."""
+    return {
+        "in_reply_to": thread[-1] if thread else "",
+        "thread_references": " ".join(thread),
+    }
 
 
 def _supersede_older(db: Session, incident: Incident, new: Update) -> int:
@@ -259,7 +299,7 @@ def preview(
         name=name,
         organizations=list(organizations),
         message_id=messages.delivery_message_id(settings, incident, planned.number, address),
-        in_reply_to=_first_message_ids(db, incident).get(address.lower(), ""),
+        **_thread_fields(_threads(db, incident).get(address.lower(), ())),
     )
     renderer = EmailRenderer(settings)
     built = messages.build(renderer, settings, incident, draft, delivery)

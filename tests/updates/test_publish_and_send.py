@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from comms.contacts.service import add_contact
 from comms.incidents.models import TimelineEvent
+from comms.updates import messages
 from comms.updates.models import Delivery, Update
 from comms.updates.sender import send_pending
 from comms.updates.service import UpdateProblem, preview, publish
@@ -20,6 +22,26 @@ def states(db_session, update: Update) -> dict[str, str]:
     db_session.expire_all()
     rows = db_session.scalars(select(Delivery).where(Delivery.update_id == update.id))
     return {row.email: row.state for row in rows}
+
+
+def by_contact(catcher) -> dict[str, list]:
+    """The messages each address received, in order."""
+    found: dict[str, list] = {}
+    for caught in catcher.messages:
+        found.setdefault(caught.rcpt_tos[0], []).append(caught)
+    return found
+
+
+def thread_headers(caught) -> tuple[str | None, str | None]:
+    reply_to, references = caught.message["In-Reply-To"], caught.message["References"]
+    return (
+        None if reply_to is None else str(reply_to),
+        None if references is None else str(references),
+    )
+
+
+def message_id(caught) -> str:
+    return str(caught.message["Message-ID"])
 
 
 def test_each_contact_gets_their_own_threaded_message(
@@ -35,20 +57,23 @@ def test_each_contact_gets_their_own_threaded_message(
 
     report = send_pending(sessions, settings, clock=clock)
     assert report.sent == 3 and catcher.sessions == 1
-    clock.advance(minutes=20)
-    second = publish(
-        db_session, incident, message="Sites are slow.", by=BY, now=clock.now(), settings=settings
-    )
-    db_session.commit()
-    assert second.kind == "update" and second.repeats_previous
-    send_pending(sessions, settings, clock=clock)
+    for _ in range(2):
+        clock.advance(minutes=20)
+        later = publish(
+            db_session,
+            incident,
+            message="Sites are slow.",
+            by=BY,
+            now=clock.now(),
+            settings=settings,
+        )
+        db_session.commit()
+        assert later.kind == "update" and later.repeats_previous
+        send_pending(sessions, settings, clock=clock)
 
-    assert received_by(catcher) == {contact_address(n): 2 for n in (1, 2, 3)}
-    by_address = {}
-    for caught in catcher.messages:
-        by_address.setdefault(caught.rcpt_tos[0], []).append(caught)
+    assert received_by(catcher) == {contact_address(n): 3 for n in (1, 2, 3)}
     for n in (1, 2, 3):
-        initial, update = by_address[contact_address(n)]
+        initial, update, third = by_contact(catcher)[contact_address(n)]
         assert str(initial.message["To"]) == f"Contact {n} <{contact_address(n)}>"
         assert initial.message["Cc"] is None and initial.message["Bcc"] is None
         assert str(initial.message["Reply-To"]) == settings.smtp.reply_to
@@ -57,16 +82,76 @@ def test_each_contact_gets_their_own_threaded_message(
             initial.message["Date"]
             and str(initial.message["X-Incident-Reference"]) == incident.reference
         )
-        assert str(update.message["In-Reply-To"]) == str(initial.message["Message-ID"])
-        assert str(update.message["References"]) == str(initial.message["Message-ID"])
-        assert initial.message["Message-ID"] != update.message["Message-ID"]
+        # The first message starts the thread; each later one answers the one before it and
+        # names the first: only messages this contact received.
+        assert thread_headers(initial) == (None, None)
+        assert thread_headers(update) == (message_id(initial), message_id(initial))
+        assert thread_headers(third) == (
+            message_id(update),
+            f"{message_id(initial)} {message_id(update)}",
+        )
+        assert len({message_id(m) for m in (initial, update, third)}) == 3
         assert (
             f"Dear Contact {n}," in update.text and "no change since our last update" in update.text
         )
         others = [contact_address(m) for m in (1, 2, 3) if m != n]
         assert not any(
-            other.encode() in caught.raw for caught in (initial, update) for other in others
+            other.encode() in caught.raw for caught in (initial, update, third) for other in others
         )
+        assert settings.web.base_url not in initial.text + initial.html
+
+
+def test_threads_name_only_messages_the_contact_received(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    """A late contact or one whose first message bounced starts their own thread."""
+    incident = make_incident(contacts=2)
+    publish(db_session, incident, message="One.", by=BY, now=clock.now(), settings=settings)
+    db_session.commit()
+    catcher.fail_next(550, stage="rcpt")  # contact 1's first message fails for good
+    send_pending(sessions, settings, clock=clock)
+    add_contact(
+        db_session, incident, email=contact_address(3), name="Contact 3", by=BY, now=clock.now()
+    )
+    db_session.commit()
+    for text in ("Two.", "Three."):
+        clock.advance(minutes=20)
+        publish(db_session, incident, message=text, by=BY, now=clock.now(), settings=settings)
+        db_session.commit()
+        send_pending(sessions, settings, clock=clock)
+
+    got = by_contact(catcher)
+    assert [len(got[contact_address(n)]) for n in (1, 2, 3)] == [2, 3, 2]
+    for n in (1, 3):  # their first message is update 2
+        second, third = got[contact_address(n)]
+        assert thread_headers(second) == (None, None)
+        assert thread_headers(third) == (message_id(second), message_id(second))
+    first, _, third = got[contact_address(2)]
+    assert thread_headers(first) == (None, None)
+    assert str(third.message["References"]).split()[0] == message_id(first)
+
+
+def test_a_retried_message_keeps_its_message_id_and_thread(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=1)
+    publish(db_session, incident, message="One.", by=BY, now=clock.now(), settings=settings)
+    db_session.commit()
+    send_pending(sessions, settings, clock=clock)
+    second = publish(
+        db_session, incident, message="Two.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    (row,) = second.deliveries
+    planned = row.message_id
+    catcher.fail_next(451, stage="data")
+    assert send_pending(sessions, settings, clock=clock).retrying == 1
+    clock.advance(minutes=2)
+    assert send_pending(sessions, settings, clock=clock).sent == 1
+    first, retried = catcher.messages
+    expected = messages.delivery_message_id(settings, incident, 2, contact_address(1))
+    assert message_id(retried) == planned == expected
+    assert thread_headers(retried) == (message_id(first), message_id(first))
 
 
 def test_message_ids_are_stable_per_update_and_contact(db_session, settings, clock, make_incident):
@@ -191,15 +276,8 @@ def test_preview_is_the_contacts_exact_email(db_session, settings, clock, make_i
     assert "Databases are moving." in rendered.html
     assert headers["To"] == f"Contact 2 <{contact_address(2)}>"
     assert headers["X-Incident-Reference"] == incident.reference
-    assert {
-        "From",
-        "Reply-To",
-        "Subject",
-        "Date",
-        "Message-ID",
-        "In-Reply-To",
-        "References",
-    } <= set(headers)
+    assert {"From", "Reply-To", "Subject", "Date", "Message-ID"} <= set(headers)
+    assert "In-Reply-To" not in headers and "References" not in headers  # starts the thread
     with pytest.raises(UpdateProblem, match="not on the contact list"):
         preview(
             db_session,
@@ -209,3 +287,22 @@ def test_preview_is_the_contacts_exact_email(db_session, settings, clock, make_i
             settings=settings,
             now=clock.now(),
         )
+
+
+def test_preview_threads_like_the_message_it_shows(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    incident = make_incident(contacts=1)
+    publish(db_session, incident, message="One.", by=BY, now=clock.now(), settings=settings)
+    db_session.commit()
+    send_pending(sessions, settings, clock=clock)
+    _, headers = preview(
+        db_session,
+        incident,
+        message="Two.",
+        email=contact_address(1),
+        settings=settings,
+        now=clock.now(),
+    )
+    (first,) = catcher.messages
+    assert headers["In-Reply-To"] == headers["References"] == message_id(first)

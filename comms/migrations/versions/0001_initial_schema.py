@@ -271,6 +271,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('message_id', sa.String(length=255), nullable=False),
     sa.Column('in_reply_to', sa.String(length=255), nullable=False),
+    sa.Column('thread_references', sa.Text(), nullable=False),
     sa.Column('attempts', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('next_attempt_at', comms.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_at', comms.db.UTCDateTime(timezone=True), nullable=True),
