@@ -44,28 +44,49 @@ def verify(*, secret: str, body: bytes, signature: str, timestamp: str, now: dat
         raise WebhookRefused("The timestamp is more than 5 minutes away from now: refused.")
 
 
-def _int(value: Any) -> int | None:
-    return int(value) if value not in (None, "", "null") else None
+def _int(data: dict[str, Any], key: str) -> int | None:
+    """An id as Zendesk sends it (a number, or digits in a string); None when empty."""
+    value = data.get(key)
+    if value in (None, "", "null"):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise WebhookRefused(f"The ticket's {key} {value!r} is not an id.")
+    return int(value)
+
+
+def _text(data: dict[str, Any], key: str, default: str = "") -> str:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str | int):
+        raise WebhookRefused(f"The ticket's {key} is not text.")
+    return str(value)
 
 
 def ticket_from_event(event: dict[str, Any]) -> Ticket:
     """Read the ticket from a ticket.created event or from a trigger's {"ticket": ...} body."""
     data = event.get("detail") or event.get("ticket")
-    if not isinstance(data, dict) or _int(data.get("id")) is None:
+    if not isinstance(data, dict) or _int(data, "id") is None:
         raise WebhookRefused("The event carries no ticket id.")
-    created = data.get("created_at") or None
+    tags = data.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise WebhookRefused("The ticket's tags are not a list of words.")
+    try:
+        created_at = parse_time(_text(data, "created_at") or None)
+    except ValueError:
+        raise WebhookRefused("The ticket's created_at is not a time.") from None
     return Ticket(
-        id=int(data["id"]),
-        subject=str(data.get("subject") or ""),
-        description=str(data.get("description") or ""),
-        status=str(data.get("status") or "new").lower(),
-        type=(str(data["type"]).lower() if data.get("type") else None),
-        priority=(str(data["priority"]).lower() if data.get("priority") else None),
-        requester_id=_int(data.get("requester_id")),
-        organization_id=_int(data.get("organization_id")),
-        problem_id=_int(data.get("problem_id")),
-        tags=tuple(data.get("tags") or ()),
-        created_at=parse_time(created),
+        id=_int(data, "id") or 0,
+        subject=_text(data, "subject"),
+        description=_text(data, "description"),
+        status=_text(data, "status", "new").lower(),
+        type=_text(data, "type").lower() or None,
+        priority=_text(data, "priority").lower() or None,
+        requester_id=_int(data, "requester_id"),
+        organization_id=_int(data, "organization_id"),
+        problem_id=_int(data, "problem_id"),
+        tags=tuple(tags),
+        created_at=created_at,
         has_incidents=False,
     )
 

@@ -63,6 +63,11 @@ def json_body() -> dict:
     return body
 
 
+def is_id(value: object) -> bool:
+    """A Zendesk or database id: a positive whole number (JSON true is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 @bp.get("/me")
 def me():
     """Who this token belongs to."""

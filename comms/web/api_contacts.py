@@ -11,7 +11,7 @@ from comms.contacts.models import AffectedOrganization
 from comms.contacts.rules import Contact, how_added, is_priority
 from comms.incidents import service as incidents
 from comms.incidents.models import Incident
-from comms.web.api import ApiError, bp, json_body
+from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.context import actor, db, gateway, now, settings
 from comms.zendesk import ZendeskError
 
@@ -99,7 +99,7 @@ def add_organizations(ref: str):
     try:
         if isinstance(tag, str) and tag.strip() and ids is None:
             added = service.add_organizations_by_tag(db(), gateway(), incident, tag, **kwargs)
-        elif isinstance(ids, list) and ids and all(isinstance(i, int) for i in ids) and not tag:
+        elif isinstance(ids, list) and ids and all(is_id(i) for i in ids) and not tag:
             added = service.add_organizations_by_id(
                 db(), gateway(), incident, ids, how="by id", **kwargs
             )

@@ -9,7 +9,7 @@ from flask import current_app, g, jsonify, request
 from comms.auth.models import User
 from comms.incidents import merges, operations, parent, service, tickets, webhook
 from comms.incidents.models import Incident
-from comms.web.api import ApiError, bp, json_body
+from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.context import actor, clock, db, gateway, now, services, settings
 from comms.zendesk import TicketNotFound, ZendeskError
 
@@ -53,7 +53,7 @@ def zendesk_error(error: ZendeskError) -> ApiError:
 
 def _ids(body: dict, key: str) -> list[int]:
     value = body.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
+    if not isinstance(value, list) or not value or not all(is_id(v) for v in value):
         raise ApiError(400, "bad_request", f"{key} must be a non-empty list of ticket ids.")
     return value
 
@@ -95,7 +95,7 @@ def declare_incident():
     ticket_id = body.get("from_ticket_id")
     try:
         if ticket_id is not None:
-            if not isinstance(ticket_id, int):
+            if not is_id(ticket_id):
                 raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
             incident = parent.declare_from_ticket(
                 db(),
@@ -140,11 +140,22 @@ def show_incident(ref: str):
     return incident_json(load(ref))
 
 
+PATCHABLE = {"severity", "status", "note", "auto_link"}
+
+
 @bp.patch("/incidents/<ref>")
 def change_incident(ref: str):
     """Change severity and/or status, with an optional note."""
     incident = load(ref)
     body = json_body()
+    unknown = sorted(set(body) - PATCHABLE)
+    if unknown or not body:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"Send one or more of {', '.join(sorted(PATCHABLE - {'note'}))} (and a note)"
+            + (f"; {', '.join(unknown)} cannot be changed here." if unknown else "."),
+        )
     note = _text(body, "note")
     try:
         if "severity" in body:
@@ -177,7 +188,7 @@ def parent_ticket(ref: str):
     try:
         if ticket_id is None:
             ticket = parent.create_parent(db(), gateway(), incident, by=actor(), now=now())
-        elif isinstance(ticket_id, int):
+        elif is_id(ticket_id):
             ticket = parent.adopt_parent(
                 db(), gateway(), incident, ticket_id, by=actor(), now=now()
             )
@@ -246,7 +257,7 @@ def merge_tickets(ref: str):
     incident = load(ref)
     body = json_body()
     target = body.get("target_id")
-    if not isinstance(target, int):
+    if not is_id(target):
         raise ApiError(400, "bad_request", "target_id must be a ticket id.")
     try:
         rows = merges.plan(
@@ -335,10 +346,13 @@ def zendesk_webhook():
         raise ApiError(401, "refused", str(error)) from None
     try:
         event = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "bad_request", "The body is not JSON.") from None
+    try:
         if not isinstance(event, dict):
             raise webhook.WebhookRefused("The body is not a JSON object.")
         ticket = webhook.ticket_from_event(event)
-    except (webhook.WebhookRefused, ValueError) as error:
+    except webhook.WebhookRefused as error:
         raise ApiError(400, "bad_request", str(error)) from None
     if not webhook.first_time(db(), webhook.event_key(event, signature), now=now()):
         db().rollback()
