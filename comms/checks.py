@@ -13,10 +13,21 @@ Check = Callable[[Settings], str]
 
 
 def check_database(settings: Settings) -> str:
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from comms.migrate import alembic_config
+
     engine = make_engine(settings.database.url)
+    where = engine.url.render_as_string(hide_password=True)
+    head = ScriptDirectory.from_config(alembic_config(settings.database.url)).get_current_head()
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-    return f"database answers ({engine.url.render_as_string(hide_password=True)})"
+        current = MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    if current != head:
+        raise RuntimeError(f"{where} answers, but its schema is not up to date: run comms init-db")
+    return f"database answers and its schema is up to date ({where})"
 
 
 def check_zendesk(settings: Settings) -> str:

@@ -7,6 +7,8 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from comms import config as config_module
 from comms.config import ConfigError, Settings
 from comms.mail.render import TemplateProblem
@@ -183,6 +185,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TemplateProblem as error:
         print(f"comms: e-mail template problem: {error}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as error:
+        print(f"comms: {database_problem(error, settings)}", file=sys.stderr)
+        return 1
+
+
+def database_problem(error: Exception, settings: Settings) -> str:
+    """Say what is wrong with the database in a sentence, and what to do."""
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    where = _safe_url(settings.database.url)
+    if "no such table" in text or "does not exist" in text and "relation" in text:
+        return f"the database {where} has no comms tables yet: run `comms init-db` first."
+    return f"the database {where} cannot be used: {text}. Check [database] url."
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ def test_check_signs_in_to_zendesk_and_reaches_smtp(tmp_path):
         config.write_text(
             base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "a@agency.test"\ntoken = "right"\n'
         )
+        assert comms("init-db", config=config).returncode == 0
         result = comms("check", config=config)
         assert result.returncode == 0, result.stdout
         assert f"zendesk: ok, signed in to {sandbox.url}" in result.stdout
@@ -149,3 +150,24 @@ def test_a_broken_template_stops_start_up_with_its_name(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "e-mail template problem" in result.stderr and "resolved/body.html" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_commands_before_init_db_say_to_run_it(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n')
+    result = comms("create-token", "--email", "a@agency.test", config=config)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "has no comms tables yet: run `comms init-db` first" in result.stderr
+    result = comms("check", config=config)
+    assert "database: FAILED" in result.stdout and "run comms init-db" in result.stdout
+
+
+def test_init_db_against_an_unreachable_server_is_one_clear_line(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\nurl = "postgresql+psycopg://nobody@127.0.0.1:1/none"\n')
+    result = comms("init-db", config=config)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        "cannot be used: connection failed" in result.stderr
+        and "Check [database] url" in result.stderr
+    )
