@@ -20,6 +20,9 @@ EMAIL = re.compile(
 )
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 @dataclass(frozen=True)
 class Contact:
     """One person on the list, once, with every reason they are on it."""
@@ -43,6 +46,11 @@ class _Draft:
     reasons: list[str] = field(default_factory=list)
     senior: bool = False
     excluded: bool = False
+
+
+def one_line(text: str | None) -> str:
+    """A name fit for an e-mail header: control characters (line breaks) become spaces."""
+    return " ".join(CONTROL.sub(" ", text or "").split())
 
 
 def normalize_email(text: str) -> str:
@@ -129,7 +137,7 @@ def build_contacts(
 
     def draft(email: str, name: str) -> _Draft:
         found = drafts.setdefault(email.strip().lower(), _Draft(email=email.strip()))
-        found.name = found.name or (name or "").strip()
+        found.name = found.name or one_line(name)
         return found
 
     names = {o.organization_id: o.name for o in orgs}

@@ -23,7 +23,13 @@ from comms.contacts.models import (
     Requester,
 )
 from comms.contacts.refresh import RefreshResult, refresh
-from comms.contacts.rules import Contact, is_priority, normalize_email, ordered_organizations
+from comms.contacts.rules import (
+    CONTROL,
+    Contact,
+    is_priority,
+    normalize_email,
+    ordered_organizations,
+)
 from comms.incidents.models import Incident
 from comms.incidents.service import record
 from comms.zendesk import Gateway, Organization
@@ -191,6 +197,8 @@ def add_contact(
     """Add an address by hand (ValueError with the reason if it is not an e-mail address)."""
     address = normalize_email(email)
     name = (name or "").strip()
+    if CONTROL.search(name):
+        raise ValueError("The name cannot hold line breaks or other control characters.")
     _override(db, incident, address, name, "add", by, now)
     label = f"{name} <{address}>" if name else address
     record(

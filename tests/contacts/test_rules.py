@@ -162,3 +162,8 @@ def test_how_an_organisation_was_added() -> None:
     tagged = org(1, "Acme")
     tagged.added_how = "tag platform_wordpress"
     assert how_added(tagged) == "tag platform_wordpress"
+
+
+def test_a_name_with_line_breaks_from_zendesk_becomes_one_line() -> None:
+    [contact] = build([person(1, 7, "ann@acme.test", name="Ann\r\nBcc: evil@example.com")])
+    assert contact.name == "Ann Bcc: evil@example.com"
