@@ -54,6 +54,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         "clock": clock or Clock(),
     }
 
+    if settings.web.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.web.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     from comms import web
 
     web.init_app(app)

@@ -32,6 +32,7 @@ class WebSettings:
     company_name: str = "Example Agency"
     business_units: tuple[str, ...] = ("Hosting", "Development", "Support")
     email_templates: str = ""
+    trusted_proxies: int = 0
     demo: bool = False
 
     @property
@@ -181,6 +182,12 @@ def _validate(settings: Settings) -> None:
         _fail("web.email_templates", web.email_templates, "a folder holding your e-mail templates")
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", settings.database.url):
         _fail("database.url", settings.database.url, "a sqlite:/// or postgresql+psycopg:// URL")
+    if zendesk.url and zendesk.subdomain:
+        _fail("zendesk.url", zendesk.url, "empty when zendesk.subdomain is set (choose one)")
+    for key in ("from_address", "reply_to"):
+        value = getattr(smtp, key)
+        if not re.match(r"^([^\r\n<>]*<)?[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+>?$", value):
+            _fail(f"smtp.{key}", value, 'an address like "Support <support@example.com>"')
     if zendesk.url and not re.match(r"^https?://[^/\s]+", zendesk.url):
         _fail("zendesk.url", zendesk.url, "an address like http://127.0.0.1:8765, or empty")
     if zendesk.subdomain and not re.match(r"^[a-z0-9][a-z0-9-]*$", zendesk.subdomain):

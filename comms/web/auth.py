@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired
 
 from comms.auth import service
 from comms.web.context import db, now
+from comms.web.filters import local
 
 bp = Blueprint("auth", __name__)
 
@@ -42,10 +43,17 @@ def login():
                 address=request.remote_addr or "unknown",
                 now=now(),
             )
+        except service.Throttled as error:
+            db().commit()
+            flash(
+                f"Too many failed sign-ins. Try again after {local(error.retry_at, '%H:%M %Z')}.",
+                "error",
+            )
+            status = 429
         except service.AuthError as error:
             db().commit()  # keep the failure count
             flash(str(error), "error")
-            status = 429 if isinstance(error, service.Throttled) else 401
+            status = 401
         else:
             db().commit()
             login_user(user)

@@ -42,7 +42,7 @@ def test_failed_logins_are_throttled_per_account_and_say_when(client, users, clo
         sign_in(client, "manager@agency.test", "wrong password")
     response = sign_in(client, "manager@agency.test")  # even the right password waits
     assert response.status_code == 429
-    assert "Try again after 11:15 UTC" in response.get_data(as_text=True)
+    assert "Try again after 11:15 GMT" in response.get_data(as_text=True)
     clock.advance(minutes=16)
     assert sign_in(client, "manager@agency.test").status_code == 302
 
@@ -130,3 +130,15 @@ def test_api_unknown_route_is_json(api):
     response = api("manager").get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["error"] == "not_found"
+
+
+def test_behind_a_proxy_throttling_counts_the_real_address(make_app, settings, users):
+    from dataclasses import replace
+
+    proxied = make_app(replace(settings, web=replace(settings.web, trusted_proxies=1)))
+    client = proxied.test_client()
+    for n in range(20):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+        sign_in(client, f"nobody{n}@agency.test", "wrong password")
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"  # someone else, same proxy
+    assert sign_in(client, "admin@agency.test").status_code == 302
