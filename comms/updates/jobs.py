@@ -1,8 +1,12 @@
 """Automatic updates: find the incidents whose update is due and publish one for each.
 
 After the scheduler was down, only the current update goes out (once); the slots it missed are
-written on the timeline. Every incident is handled in its own transaction, under its row lock,
-and re-checked there, so a manual "send now" at the same moment wins and nothing doubles.
+written on the timeline. A non-critical incident gets nothing out of hours: when the scheduler
+comes back at night, the missed slots are written down and the update waits for the start of
+the next working period. An automatic update fills its slot, so the next slot is planned from
+that slot, not from the moment the tick came round (no drift). Every incident is handled in
+its own transaction, under its row lock, and re-checked there, so a manual "send now" at the
+same moment wins and nothing doubles.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,7 +24,13 @@ from comms.config import Settings
 from comms.incidents.models import Incident, TimelineEvent
 from comms.incidents.service import record
 from comms.mail.render import EmailRenderer, TemplateProblem
-from comms.updates.schedule import plan_next, slots_between
+from comms.updates.schedule import (
+    cadence,
+    in_working_hours,
+    next_working_start,
+    plan_next,
+    slots_between,
+)
 from comms.updates.service import UpdateProblem, lock, publish
 from comms.zendesk import Gateway
 
@@ -34,6 +44,7 @@ class DueReport:
 
     published: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # missed, waiting for working hours
 
 
 def due_updates(db: Session, settings: Settings, *, now: datetime) -> list[Incident]:
@@ -103,6 +114,10 @@ def _publish_due(
         if incident.schedule_paused or not incident.is_open or due is None or due > now:
             return  # someone sent manually, paused or resolved meanwhile
         slots = slots_between(due, now, incident.severity, settings.schedule, settings.web.tz)
+        if _too_late_tonight(incident.severity, slots[-1], now, settings):
+            _wait_for_working_hours(db, incident, slots, now=now, settings=settings)
+            report.deferred.append(incident.reference)
+            return
         try:
             publish(
                 db,
@@ -112,6 +127,7 @@ def _publish_due(
                 by=SCHEDULER,
                 now=now,
                 settings=settings,
+                planned_from=_slot_filled(incident.severity, slots[-1], now, settings),
             )
         except (TemplateProblem, UpdateProblem) as problem:
             db.rollback()
@@ -120,9 +136,64 @@ def _publish_due(
             report.held.append(incident.reference)
             return
         if len(slots) > 1:
-            _record_missed(db, incident, slots[:-1], now=now, settings=settings)
+            _record_missed(
+                db,
+                incident,
+                slots[:-1],
+                now=now,
+                settings=settings,
+                outcome="one current update was sent instead",
+            )
         db.commit()
         report.published.append(incident.reference)
+
+
+def on_time(settings: Settings) -> timedelta:
+    """How late a tick may come round and still send a slot's own update: a tick, and a half."""
+    return timedelta(seconds=settings.schedule.tick_seconds * 1.5)
+
+
+def _too_late_tonight(severity: str, slot: datetime, now: datetime, settings: Settings) -> bool:
+    """True when a non-critical update would go out of hours because its slot was missed.
+
+    Only critical incidents are worked out of hours. An update a tick late at the end of the
+    day (due 17:59:50, tick at 18:00:05) is not missed: it goes out as the overnight one.
+    """
+    if severity == "critical" or in_working_hours(now, settings.schedule, settings.web.tz):
+        return False
+    return now - slot > on_time(settings)
+
+
+def _slot_filled(
+    severity: str, slot: datetime, now: datetime, settings: Settings
+) -> datetime | None:
+    """The slot this automatic update fills, to plan the next from; None: plan from now.
+
+    Sent within a cadence of its slot, the update keeps the schedule on its slots (11:00,
+    12:00 …) however late the tick; a manual send restarts the clock instead.
+    """
+    every = cadence(settings.schedule, severity)
+    return slot if every is not None and now - slot < every else None
+
+
+def _wait_for_working_hours(
+    db: Session, incident: Incident, missed: list[datetime], *, now: datetime, settings: Settings
+) -> None:
+    """Send nothing at night: write down what was missed and resume with working hours."""
+    resume = next_working_start(now, settings.schedule, settings.web.tz)
+    incident.next_update_due_at = resume
+    _record_missed(
+        db,
+        incident,
+        missed,
+        now=now,
+        settings=settings,
+        outcome="so the overnight update was missed; nothing goes out out of hours for a "
+        f"{incident.severity} incident, and updates resume at "
+        f"{EmailRenderer(settings).localtime(resume)}",
+        details={"resumes_at": resume.isoformat()},
+    )
+    db.commit()
 
 
 def _hold(
@@ -166,8 +237,16 @@ def _hold(
 
 
 def _record_missed(
-    db: Session, incident: Incident, missed: list[datetime], *, now: datetime, settings: Settings
+    db: Session,
+    incident: Incident,
+    missed: list[datetime],
+    *,
+    now: datetime,
+    settings: Settings,
+    outcome: str,
+    details: dict | None = None,
 ) -> None:
+    """Write on the timeline which slots passed unsent while the scheduler was down."""
     renderer = EmailRenderer(settings)
     shown = [renderer.localtime_short(slot) for slot in missed[:12]]
     more = f" and {len(missed) - len(shown)} more" if len(missed) > len(shown) else ""
@@ -177,7 +256,7 @@ def _record_missed(
         actor=SCHEDULER,
         kind="slots_missed",
         summary=f"The scheduler was not running: {len(missed)} update slot(s) passed unsent "
-        f"({', '.join(shown)}{more}); one current update was sent instead",
+        f"({', '.join(shown)}{more}); {outcome}",
         now=now,
-        details={"missed": [slot.isoformat() for slot in missed]},
+        details={"missed": [slot.isoformat() for slot in missed], **(details or {})},
     )

@@ -62,13 +62,19 @@ def plan(
     kind: str | None,
     now: datetime,
     settings: Settings,
+    planned_from: datetime | None = None,
 ) -> Plan:
-    """Work out the kind, number and next slot of an update sent now with this text."""
+    """Work out the kind, number and next slot of an update sent now with this text.
+
+    The next slot is planned from `planned_from` (the slot an automatic update fills, so the
+    schedule keeps to its slots) or else from now (a manual send restarts the clock).
+    """
     previous = latest(db, incident)
     if kind == "resolved":
         slot = NextSlot(None, False)
     else:
-        slot = plan_next(now, incident.severity, settings.schedule, settings.web.tz)
+        start = planned_from or now
+        slot = plan_next(start, incident.severity, settings.schedule, settings.web.tz)
     if kind is None:
         kind = "initial" if previous is None else "overnight" if slot.overnight else "update"
     if kind not in KINDS:
@@ -112,14 +118,26 @@ def publish(
     by: str,
     now: datetime,
     settings: Settings,
+    planned_from: datetime | None = None,
 ) -> Update:
-    """Write an update and one pending delivery per contact; every message renders first."""
+    """Write an update and one pending delivery per contact; every message renders first.
+
+    `planned_from`: the slot an automatic update fills; the next slot follows from it.
+    """
     text = _check_text(incident, message, trigger)
     lock(db, incident)
     contacts = recipients(db, incident, settings)
     if not contacts:
         raise UpdateProblem(f"{incident.reference} has no contacts yet: add some first.")
-    planned = plan(db, incident, message=text, kind=kind, now=now, settings=settings)
+    planned = plan(
+        db,
+        incident,
+        message=text,
+        kind=kind,
+        now=now,
+        settings=settings,
+        planned_from=planned_from,
+    )
     new = Update(
         incident_id=incident.id,
         number=planned.number,

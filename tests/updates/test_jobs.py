@@ -137,7 +137,106 @@ def test_after_downtime_only_the_current_update_goes_out_and_missed_slots_are_re
         "4 update slot(s)" in missed.summary
         and "12:00 GMT, 13:00 GMT, 14:00 GMT, 15:00 GMT" in missed.summary
     )
-    assert made[-1].next_update_at == clock.now() + timedelta(hours=1)
+    # The update sent at 16:10 fills the 16:00 slot: the next one keeps to the hour.
+    assert made[-1].next_update_at == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
+
+
+def test_minor_incident_is_not_updated_at_night_after_downtime(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    """The scheduler is down over the 17:00 slot (the overnight update) and back at 03:00."""
+    clock.set(datetime(2026, 3, 3, 16, 0, tzinfo=UTC))  # Tuesday, London is on GMT
+    incident = make_incident("minor", contacts=1)
+    start(db_session, settings, clock, incident)
+    tick(sessions, settings, clock=clock)
+    assert incident.next_update_due_at == datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
+
+    clock.set(datetime(2026, 3, 4, 3, 0, tzinfo=UTC))  # Wednesday 03:00
+    report = tick(sessions, settings, clock=clock)
+    assert report.due.published == [] and report.due.deferred == [incident.reference]
+    assert len(updates_of(db_session, incident)) == 1 and len(catcher.messages) == 1
+    db_session.refresh(incident)
+    assert incident.next_update_due_at == datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    (missed,) = events(db_session, "slots_missed")
+    assert missed.details["missed"] == ["2026-03-03T17:00:00+00:00"]
+    assert missed.details["resumes_at"] == "2026-03-04T10:00:00+00:00"
+    assert "scheduler was not running" in missed.summary
+    assert "(17:00 GMT)" in missed.summary and "overnight update" in missed.summary
+    assert "10:00 GMT, Wednesday 4 March" in missed.summary
+
+    run_hours(sessions, settings, clock, 6.5)  # through the night to 09:30: still nothing
+    assert len(updates_of(db_session, incident)) == 1 and len(catcher.messages) == 1
+    assert len(events(db_session, "slots_missed")) == 1
+
+    clock.set(datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    tick(sessions, settings, clock=clock)
+    made = updates_of(db_session, incident)
+    assert [(u.kind, u.trigger) for u in made] == [("initial", "manual"), ("update", "schedule")]
+    assert made[-1].created_at == clock.now()
+    assert made[-1].next_update_at == datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
+    assert len(catcher.messages) == 2 and len(events(db_session, "slots_missed")) == 1
+
+
+def test_a_minor_update_a_tick_late_at_the_end_of_the_day_is_still_the_overnight_one(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    clock.set(datetime(2026, 3, 3, 16, 59, 50, tzinfo=UTC))
+    incident = make_incident("minor", contacts=1)
+    start(db_session, settings, clock, incident)  # the next is due 17:59:50
+    clock.set(datetime(2026, 3, 3, 18, 0, 10, tzinfo=UTC))  # one tick later, out of hours
+    tick(sessions, settings, clock=clock)
+    made = updates_of(db_session, incident)
+    assert [u.kind for u in made] == ["initial", "overnight"]
+    assert made[-1].next_update_at == datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    assert not events(db_session, "slots_missed")
+
+
+def test_critical_incident_still_catches_up_once_at_night_after_downtime(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    clock.set(datetime(2026, 3, 3, 16, 0, tzinfo=UTC))
+    incident = make_incident("critical", contacts=1)
+    start(db_session, settings, clock, incident)
+    tick(sessions, settings, clock=clock)
+    clock.set(datetime(2026, 3, 4, 3, 0, 20, tzinfo=UTC))  # down from 17:00 to 03:00
+    tick(sessions, settings, clock=clock)
+    tick(sessions, settings, clock=clock)
+    made = updates_of(db_session, incident)
+    assert [u.kind for u in made] == ["initial", "update"] and len(catcher.messages) == 2
+    assert made[-1].next_update_at == datetime(2026, 3, 4, 4, 0, tzinfo=UTC)
+    (missed,) = events(db_session, "slots_missed")
+    assert len(missed.details["missed"]) == 10  # 17:00 to 02:00
+    assert "one current update was sent instead" in missed.summary
+
+
+def test_automatic_updates_keep_to_their_slots_without_drifting(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=UTC))
+    incident = make_incident("major", contacts=1)
+    start(db_session, settings, clock, incident)  # the next is due 11:00
+    for hour in (11, 12, 13, 14):
+        clock.set(datetime(2026, 3, 3, hour, 0, 25, tzinfo=UTC))  # each tick 25 s after the slot
+        tick(sessions, settings, clock=clock)
+        db_session.refresh(incident)
+        assert incident.next_update_due_at == datetime(2026, 3, 3, hour + 1, 0, tzinfo=UTC)
+    made = updates_of(db_session, incident)
+    assert [u.next_update_at.hour for u in made] == [11, 12, 13, 14, 15]
+    assert all(u.next_update_at.second == 0 for u in made)
+    assert "15:00 GMT, Tuesday 3 March" in catcher.messages[-1].text
+
+
+def test_the_last_update_of_the_day_is_planned_from_its_slot(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    clock.set(datetime(2026, 3, 3, 16, 0, tzinfo=UTC))
+    incident = make_incident("minor", contacts=1)
+    start(db_session, settings, clock, incident)  # due 17:00; 18:00 is out of hours
+    clock.set(datetime(2026, 3, 3, 17, 0, 25, tzinfo=UTC))
+    tick(sessions, settings, clock=clock)
+    last = updates_of(db_session, incident)[-1]
+    assert last.kind == "overnight"
+    assert last.next_update_at == datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 
 
 def test_sending_manually_restarts_the_clock(
