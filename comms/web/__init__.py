@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -14,6 +14,10 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Pages that only exist to change something; a viewer is refused them as well.
+CHANGE_PAGES = {"incidents.declare"}
+NOT_FOUND = "There is nothing at this address. The incident or page may not exist."
+FORBIDDEN = "Your account can see everything but change nothing. Ask an admin for the manager role."
 # Pages anyone may reach; the API checks its own bearer tokens.
 PUBLIC_ENDPOINTS = {"auth.login", "dashboard.healthz", "static"}
 
@@ -35,7 +39,9 @@ def _require_login():
 
 def _viewers_change_nothing() -> None:
     """A viewer sees everything and changes nothing."""
-    if request.method in SAFE_METHODS or request.path.startswith("/api/"):
+    if request.path.startswith("/api/"):
+        return
+    if request.method in SAFE_METHODS and request.endpoint not in CHANGE_PAGES:
         return
     if request.endpoint in ("auth.login", "auth.logout"):
         return
@@ -89,7 +95,11 @@ def init_app(app: Flask) -> None:
     def _not_found(error):
         if request.path.startswith("/api/"):
             return api.error(404, "not_found", f"There is nothing at {request.path}.")
-        return error
+        return render_template("error.html", title="Not found", message=NOT_FOUND), 404
+
+    @app.errorhandler(403)
+    def _forbidden(error):
+        return render_template("error.html", title="Not allowed", message=FORBIDDEN), 403
 
     @app.context_processor
     def _globals() -> dict:

@@ -142,3 +142,16 @@ def test_behind_a_proxy_throttling_counts_the_real_address(make_app, settings, u
         sign_in(client, f"nobody{n}@agency.test", "wrong password")
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"  # someone else, same proxy
     assert sign_in(client, "admin@agency.test").status_code == 302
+
+
+def test_a_viewer_is_refused_the_declare_form_with_a_page_saying_why(login):
+    response = login("viewer").get("/incidents/new")
+    assert response.status_code == 403
+    assert "can see everything but change nothing" in response.get_data(as_text=True)
+
+
+def test_an_unknown_page_is_404_in_the_site_layout(login):
+    response = login("manager").get("/incidents/INC-424242")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Back to the open incidents" in page and "Sign out" in page
