@@ -20,6 +20,8 @@ bp = Blueprint("contacts", __name__, url_prefix="/incidents/<ref>/contacts")
 # How long a refresh may take before the page is shown and polls for the rest.
 WAIT_SECONDS = 3.0
 KEPT_FIELDS = ("org_q", "tag", "email", "name")
+# A page of thousands of rows helps nobody at 2am: list this many, filter or download the rest.
+PAGE_ROWS = 300
 
 
 def panel(incident: Incident) -> dict[str, Any]:
@@ -30,7 +32,10 @@ def panel(incident: Incident) -> dict[str, Any]:
     people = service.people_counts(db(), incident)
     jobs: RefreshJobs | None = services().get("contact_refresh_jobs")
     job = jobs.get(incident.id) if jobs else None
+    shown = _shown(rows, request.args.get("contacts_q", ""), request.args.get("contacts_all"))
     return {
+        "contacts_shown": shown,
+        "contacts_q": request.args.get("contacts_q", ""),
         "contacts_orgs": [
             {
                 "org": org,
@@ -48,6 +53,18 @@ def panel(incident: Incident) -> dict[str, Any]:
         "contacts_job": job.as_json() if job and not job.finished.is_set() else None,
         "contacts_form": {key: request.args.get(key, "") for key in KEPT_FIELDS},
     }
+
+
+def _shown(rows: list, query: str, show_all: str | None) -> list:
+    """The rows the page lists: those matching the filter, at most PAGE_ROWS unless asked."""
+    needle = query.strip().lower()
+    if needle:
+        rows = [
+            c
+            for c in rows
+            if needle in " ".join((c.name, c.email, *c.organizations, *c.reasons)).lower()
+        ]
+    return rows if show_all else rows[:PAGE_ROWS]
 
 
 def _incident(ref: str, *, change: bool = False) -> Incident:

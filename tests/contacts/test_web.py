@@ -160,3 +160,36 @@ def test_a_resolved_incident_is_read_only(login, incident, db_session):
     assert "Add by tag" not in page_of(client, incident)
     page = post(client, incident, "add", email="a@b.example")
     assert f"{incident.reference} is resolved: its contacts no longer change." in page
+
+
+def test_a_long_list_is_listed_in_part_and_filtered_on_the_server(
+    login, incident, db_session, clock
+):
+    from comms.contacts import service
+    from comms.web.contacts import PAGE_ROWS
+
+    total = PAGE_ROWS + 12
+    for n in range(total):
+        service.add_contact(
+            db_session,
+            incident,
+            email=f"person{n:03d}@client{n % 3}.example",
+            name=f"Person {n:03d}",
+            by="m",
+            now=clock.now(),
+        )
+    db_session.commit()
+    client = login("manager")
+
+    def table(page: str) -> str:
+        return page.split('id="contact-table"')[1].split("</table>")[0]
+
+    page = page_of(client, incident)
+    assert f"Listing {PAGE_ROWS} of {total}." in page and "List them all" in page
+    assert f"person{PAGE_ROWS - 1:03d}@" in table(page)
+    assert f"person{PAGE_ROWS:03d}@" not in table(page)
+    page = client.get(f"/incidents/{incident.reference}?contacts_all=1").get_data(as_text=True)
+    assert f"Listing {total} of {total}." in page and f"person{total - 1:03d}@" in table(page)
+    page = client.get(f"/incidents/{incident.reference}?contacts_q=PERSON00").get_data(as_text=True)
+    assert f"Listing 10 of {total} (filtered)." in page
+    assert "person009@client0" in table(page) and "person010@" not in table(page)
