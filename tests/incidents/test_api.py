@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -257,7 +258,14 @@ def test_auto_link_links_new_matching_tickets(client, api, incident, sandbox, de
         **signed(event(new, "Site down for us too", desk.bravo, "ev-9"), "whsec-test", clock.now()),
     )
     assert answer.get_json()["candidate_of"] == [incident.reference]
-    linked = manager.get(f"/api/v1/incidents/{incident.reference}/tickets").get_json()["tickets"]
+    deadline = time.monotonic() + 30  # the webhook answers at once; linking runs behind it
+    while not (
+        linked := manager.get(f"/api/v1/incidents/{incident.reference}/tickets").get_json()[
+            "tickets"
+        ]
+    ):
+        assert time.monotonic() < deadline, "the new ticket was never linked"
+        time.sleep(0.05)
     assert [t["ticket_id"] for t in linked] == [new]
     assert sandbox.store.ticket(new)["problem_id"] == parent["parent_ticket_id"]
 
@@ -268,7 +276,10 @@ def test_auto_link_links_new_matching_tickets(client, api, incident, sandbox, de
         ({"detail": {"id": [1]}}, "The ticket's id [1] is not an id."),
         ({"detail": {"id": 5, "tags": 5}}, "The ticket's tags are not a list of words."),
         ({"detail": {"id": 5, "tags": "abc"}}, "The ticket's tags are not a list of words."),
-        ({"detail": {"id": 8, "organization_id": {}}}, "The ticket's organization_id {} is not an id."),
+        (
+            {"detail": {"id": 8, "organization_id": {}}},
+            "The ticket's organization_id {} is not an id.",
+        ),
         ({"detail": {"id": True}}, "The ticket's id True is not an id."),
         ({"detail": {"id": 9, "created_at": "yesterday"}}, "created_at is not a time"),
         ({"nothing": 1}, "The event carries no ticket id."),
@@ -286,26 +297,48 @@ def test_a_webhook_body_that_is_not_json_is_a_clear_400(client, incident, clock)
 
     stamp = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     response = client.post(
-        "/api/v1/zendesk/webhook", data=b"not json", content_type="application/json",
-        headers={"X-Zendesk-Webhook-Signature": sign("whsec-test", stamp, b"not json"),
-                 "X-Zendesk-Webhook-Signature-Timestamp": stamp},
+        "/api/v1/zendesk/webhook",
+        data=b"not json",
+        content_type="application/json",
+        headers={
+            "X-Zendesk-Webhook-Signature": sign("whsec-test", stamp, b"not json"),
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        },
     )
     assert response.status_code == 400 and response.get_json()["message"] == "The body is not JSON."
 
 
 def test_true_is_not_a_ticket_id(api, sandbox, desk):
     client = api("manager")
-    response = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor", "from_ticket_id": True})
-    assert response.status_code == 400 and "from_ticket_id must be a ticket id" in response.get_json()["message"]
-    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()["reference"]
-    assert client.post(f"/api/v1/incidents/{ref}/parent-ticket", json={"ticket_id": True}).status_code == 400
-    assert client.post(f"/api/v1/incidents/{ref}/links", json={"ticket_ids": [True]}).status_code == 400
+    response = client.post(
+        "/api/v1/incidents", json={"title": "x", "severity": "minor", "from_ticket_id": True}
+    )
+    assert (
+        response.status_code == 400
+        and "from_ticket_id must be a ticket id" in response.get_json()["message"]
+    )
+    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()[
+        "reference"
+    ]
+    assert (
+        client.post(f"/api/v1/incidents/{ref}/parent-ticket", json={"ticket_id": True}).status_code
+        == 400
+    )
+    assert (
+        client.post(f"/api/v1/incidents/{ref}/links", json={"ticket_ids": [True]}).status_code
+        == 400
+    )
 
 
 def test_patch_refuses_what_it_cannot_change(api):
     client = api("manager")
-    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()["reference"]
+    ref = client.post("/api/v1/incidents", json={"title": "x", "severity": "minor"}).get_json()[
+        "reference"
+    ]
     response = client.patch(f"/api/v1/incidents/{ref}", json={"title": "new title"})
-    assert response.status_code == 400 and "title cannot be changed here" in response.get_json()["message"]
+    assert (
+        response.status_code == 400
+        and "title cannot be changed here" in response.get_json()["message"]
+    )
     assert client.patch(f"/api/v1/incidents/{ref}", json={}).status_code == 400
     assert client.get(f"/api/v1/incidents/{ref}").get_json()["title"] == "x"

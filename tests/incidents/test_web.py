@@ -1,9 +1,20 @@
 """The incident screens through the test client, with Zendesk in a sandbox."""
 
 import re
+import time
 
 from comms.incidents import service
 from tests.conftest import csrf_token
+
+
+def finished(client, location: str) -> str:
+    """Wait, as the page's script does, for the background link or merge, then read the page."""
+    ref, operation = re.search(r"/incidents/([^/?#]+)\?operation=(\d+)", location).groups()
+    deadline = time.monotonic() + 30
+    while client.get(f"/incidents/{ref}/operations/{operation}").get_json()["state"] == "running":
+        assert time.monotonic() < deadline, "the operation did not finish"
+        time.sleep(0.05)
+    return client.get(location).get_data(as_text=True)
 
 
 def post(client, url, data, page_url="/"):
@@ -86,7 +97,7 @@ def test_create_parent_find_candidates_link_and_see_them_linked(login, incident,
     assert "Website down" in page and "503 errors on our site" in page
     response = post(client, f"{url}/link", {"ticket_ids": [str(t) for t in desk.tickets[:2]]}, url)
     assert "operation=" in response.headers["Location"]
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = finished(client, response.headers["Location"])
     linked = page.split('id="linked-tickets"')[1]
     assert "Website down" in linked and "503 errors on our site" in linked
     assert re.search(r"Linking: <span id=\"operation-state\">done", page)
@@ -98,7 +109,7 @@ def test_zendesk_down_while_linking_is_said_plainly(login, incident, sandbox, de
     post(client, f"{url}/parent", {}, url)
     sandbox.fail_next(r"/api/v2/tickets/show_many", count=10, status=503)
     response = post(client, f"{url}/link", {"ticket_ids": [str(desk.tickets[0])]}, url)
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    page = finished(client, response.headers["Location"])
     assert "failed" in page and "Zendesk" in page
     assert "No tickets linked yet." in page
 
@@ -121,8 +132,9 @@ def test_merge_asks_for_confirmation_first(login, incident, sandbox, desk):
         {"target_id": str(desk.tickets[0]), "ticket_ids": [str(desk.tickets[2])]},
         url,
     )
-    client.get(response.headers["Location"])
+    page = finished(client, response.headers["Location"])
     assert sandbox.store.ticket(desk.tickets[2])["status"] == "closed"
+    assert 'Merging: <span id="operation-state">done' in page
 
 
 def test_severity_and_status_controls(login, incident, db_session):
