@@ -139,11 +139,14 @@ class EmailRenderer:
             missing = self.path / str(error.name)
             raise TemplateProblem(f"{missing}: the template is missing") from error
         except jinja2.TemplateSyntaxError as error:
-            where = error.filename or str(self.path / (error.name or name))
-            raise TemplateProblem(f"{where}, line {error.lineno}: {error.message}") from error
+            raise self._syntax_problem(error, name) from error
         except jinja2.TemplateError as error:
             where = self._location(error) or str(self.path / name)
             raise TemplateProblem(f"{where}: {error}") from error
+
+    def _syntax_problem(self, error: jinja2.TemplateSyntaxError, name: str) -> TemplateProblem:
+        where = error.filename or str(self.path / (error.name or name))
+        return TemplateProblem(f"{where}, line {error.lineno}: {error.message}")
 
     def _location(self, error: Exception) -> str | None:
         """Find the template file and line where a rendering error happened."""
@@ -155,9 +158,18 @@ class EmailRenderer:
         return None
 
     def check_all(self) -> None:
-        """Render every kind once with sample data, so a broken template stops start-up."""
+        """Render every kind once with sample data, so a broken template stops start-up.
+
+        The staff e-mails (reminders, follow-ups) have other variables: they are compiled, so a
+        syntax error in them stops start-up too.
+        """
         for kind in KINDS:
             self.render(kind, self.sample_context(kind))
+        for name in self.env.list_templates():
+            try:
+                self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as error:
+                raise self._syntax_problem(error, name) from error
 
     def sample_context(self, kind: str) -> dict[str, Any]:
         """Return believable example values for previews and checks."""

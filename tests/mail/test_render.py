@@ -158,3 +158,15 @@ def test_templates_are_found_when_installed(tmp_path: Path) -> None:
     (installed / "templates" / "email").mkdir(parents=True)
     (installed / "templates" / "web").mkdir(parents=True)
     assert templates_dir(installed) == installed / "templates"
+
+
+def test_a_syntax_error_in_a_staff_email_also_fails_the_check(settings, tmp_path: Path) -> None:
+    import shutil
+
+    from comms.paths import templates_dir
+
+    copy = tmp_path / "email"
+    shutil.copytree(templates_dir() / "email", copy)
+    (copy / "reminder" / "body.txt").write_text("Hello {{ name }\n")
+    with pytest.raises(TemplateProblem, match=r"reminder/body\.txt, line 1"):
+        EmailRenderer(settings, templates_path=copy).check_all()
