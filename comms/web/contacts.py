@@ -13,6 +13,7 @@ from comms.contacts.jobs import RefreshJob, RefreshJobs
 from comms.contacts.rules import how_added, is_priority, seniors_included
 from comms.incidents import service as incidents
 from comms.incidents.models import Incident
+from comms.web import context
 from comms.web.context import actor, clock, db, gateway, now, services, settings
 from comms.zendesk import ZendeskError
 
@@ -27,7 +28,7 @@ PAGE_ROWS = 300
 def panel(incident: Incident) -> dict[str, Any]:
     """What the incident page needs to show the contacts section."""
     cfg = settings()
-    rows = service.contact_rows(db(), incident, cfg)
+    rows = context.contact_rows(incident)
     included = Counter(name for c in rows if not c.excluded for name in c.organizations)
     people = service.people_counts(db(), incident)
     jobs: RefreshJobs | None = services().get("contact_refresh_jobs")

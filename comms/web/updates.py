@@ -25,6 +25,7 @@ from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
 from comms.updates import control, history, messages, resolve, service
 from comms.updates.sender import send_pending
+from comms.web import context
 from comms.web.context import actor, db, gateway, now, settings
 
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
@@ -66,7 +67,7 @@ def _held(incident: Incident, last_at: Any) -> TimelineEvent | None:
 
 def panel(incident: Incident) -> dict:
     """What the incident page needs to show the updates section."""
-    contacts = service.recipients(db(), incident, settings())
+    contacts = [c for c in context.contact_rows(incident) if not c.excluded]
     summaries = history.history(db(), incident)
     return {
         "updates_can_change": current_user.can_change and incident.is_open,
