@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from comms.auth.models import User
+from comms.auth.service import valid_email
 from comms.config import Settings
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, LinkedTicket, TimelineEvent
 
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 # What each severity means, from the agency's incident process.
 SEVERITY_HELP = {
     "critical": "An outage of one or more sites when they should be available, or a significant "
@@ -87,7 +87,7 @@ def _check_details(
     units = settings.web.business_units
     if business_unit and business_unit not in units:
         raise IncidentError(f"Business unit {business_unit!r} is not one of {', '.join(units)}.")
-    if lead_email and not EMAIL.match(lead_email):
+    if lead_email and not valid_email(lead_email):
         raise IncidentError(f"The incident lead's e-mail {lead_email!r} is not an address.")
     if comms_manager is not None and not comms_manager.can_change:
         raise IncidentError(f"{comms_manager.email} is a viewer and cannot manage comms.")

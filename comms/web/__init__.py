@@ -8,12 +8,12 @@ from flask_wtf.csrf import CSRFProtect
 
 from comms.auth.models import User
 from comms.web import context
+from comms.web.api import SAFE_METHODS
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Pages that only exist to change something; a viewer is refused them as well.
 CHANGE_PAGES = {"incidents.declare"}
 NOT_FOUND = "There is nothing at this address. The incident or page may not exist."

@@ -9,7 +9,7 @@ from comms.incidents.models import Incident
 from comms.mail.render import TemplateProblem
 from comms.updates import control, history, messages, resolve, service
 from comms.web.api import ApiError, bp, json_body
-from comms.web.context import actor, db, gateway, now, settings
+from comms.web.context import actor, db, now, optional_gateway, settings
 from comms.web.updates import deliver_in_background
 
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
@@ -115,7 +115,7 @@ def api_resolve(ref: str):
     try:
         outcome = resolve.resolve(
             db(),
-            gateway() if settings().zendesk.configured else None,
+            optional_gateway(),
             incident,
             message=text,
             solve_parent=solve,

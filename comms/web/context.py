@@ -50,6 +50,11 @@ def gateway():
     return found
 
 
+def optional_gateway():
+    """The gateway when Zendesk is configured; None lets work without Zendesk go on."""
+    return gateway() if settings().zendesk.configured else None
+
+
 def actor() -> str:
     """Who is acting, for the timeline: the signed-in user or the API token's owner."""
     from flask_login import current_user

@@ -26,7 +26,7 @@ from comms.mail.render import TemplateProblem
 from comms.updates import control, history, messages, resolve, service
 from comms.updates.sender import send_pending
 from comms.web import context
-from comms.web.context import actor, db, gateway, now, settings
+from comms.web.context import actor, db, now, optional_gateway, settings
 
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ def resolve_incident(ref: str):
     try:
         outcome = resolve.resolve(
             db(),
-            gateway() if settings().zendesk.configured else None,
+            optional_gateway(),
             incident,
             message=text,
             solve_parent=solve,
@@ -227,7 +227,7 @@ def solve_parent(ref: str):
     incident = _incident(ref, open_only=False)
     last = service.latest(db(), incident)
     text = request.form.get("message") or (last.message if last else "") or "Resolved."
-    zendesk = gateway() if settings().zendesk.configured else None
+    zendesk = optional_gateway()
     solved, problem = resolve.solve_parent_ticket(
         db(), zendesk, incident, message=text, by=actor(), now=now()
     )
