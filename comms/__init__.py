@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = Flask(
         __name__,
         template_folder=str(templates_dir() / "web"),
+        static_folder=str(Path(__file__).parent / "web" / "static"),
         instance_path=str(Path("instance").resolve()),
     )
     engine = make_engine(settings.database.url)

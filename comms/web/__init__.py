@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
         demo,
         filters,
         followup,
+        headers,
         incidents,
         openapi,
         updates,
@@ -69,6 +70,7 @@ def init_app(app: Flask) -> None:
 
     login_manager.init_app(app)
     filters.init_app(app)
+    headers.init_app(app)
     csrf.init_app(app)
     app.teardown_appcontext(context.close_db)
     app.before_request(_require_login)

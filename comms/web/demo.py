@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from comms.web.context import services
+from comms.web.headers import email_document
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
@@ -27,3 +28,12 @@ def message(number: int):
     if not 0 <= number < len(messages):
         abort(404)
     return render_template("mailbox_message.html", item=messages[number], number=number)
+
+
+@bp.get("/mailbox/<int:number>/html")
+def message_html(number: int):
+    """The e-mail's HTML part alone, for the message page's sandboxed frame."""
+    messages = _messages()
+    if not 0 <= number < len(messages):
+        abort(404)
+    return email_document(messages[number].html)

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import escape
 from sqlalchemy import select
 
 from comms.incidents import service as incidents
@@ -27,6 +28,7 @@ from comms.updates import control, history, messages, resolve, service
 from comms.updates.sender import send_pending
 from comms.web import context
 from comms.web.context import actor, db, now, optional_gateway, settings
+from comms.web.headers import email_document
 
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
 log = logging.getLogger(__name__)
@@ -119,6 +121,24 @@ def preview(ref: str):
     except PROBLEMS as problem:
         return jsonify(error="preview_failed", message=str(problem)), 400
     return jsonify(messages.as_dict(rendered, headers))
+
+
+@bp.post("/preview.html")
+def preview_document(ref: str):
+    """Show the HTML part of that e-mail as its own document, for the preview's frame."""
+    incident = _incident(ref, open_only=False)
+    try:
+        rendered, _ = service.preview(
+            db(),
+            incident,
+            message=request.form.get("message", ""),
+            email=request.form.get("email", ""),
+            settings=settings(),
+            now=now(),
+        )
+    except PROBLEMS as problem:
+        return email_document(f"<p>{escape(str(problem))}</p>"), 400
+    return email_document(rendered.html)
 
 
 @bp.post("/compose")

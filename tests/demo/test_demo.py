@@ -31,6 +31,9 @@ def test_the_mailbox_holds_the_first_update(demo):
     message = session.get(f"{demo.url}/demo/mailbox/0", timeout=10).text
     assert "X-Incident-Reference" in message and "INC-1" in message
     assert "load balancer" in message
+    html = session.get(f"{demo.url}/demo/mailbox/0/html", timeout=10)  # the frame's document
+    assert "load balancer" in html.text and 'style="' in html.text
+    assert "style-src 'unsafe-inline'" in html.headers["Content-Security-Policy"]
 
 
 def test_the_mailbox_needs_a_login(demo):
