@@ -62,10 +62,19 @@ def test_a_good_file_is_read_into_frozen_settings(tmp_path):
         ('[smtp]\nbackend = "carrier-pigeon"', "smtp.backend = 'carrier-pigeon' is not valid"),
         ('[smtp]\nstarttls = "yes"', "smtp.starttls = 'yes' is not valid: expected true or false"),
         ("[smtp]\nstarttls = true\nssl = true", "smtp.ssl = True is not valid"),
-        ('[web]\nemail_templates = "/no/such/folder"', "web.email_templates = '/no/such/folder' is not valid: expected a folder"),
-        ('[smtp]\nfrom_address = "not an address"', "smtp.from_address = 'not an address' is not valid"),
+        (
+            '[web]\nemail_templates = "/no/such/folder"',
+            "web.email_templates = '/no/such/folder' is not valid: expected a folder",
+        ),
+        (
+            '[smtp]\nfrom_address = "not an address"',
+            "smtp.from_address = 'not an address' is not valid",
+        ),
         ('[smtp]\nreply_to = "a@b.test\\nBcc: c@d.test"', "smtp.reply_to = "),
-        ('[zendesk]\nsubdomain = "acme"\nurl = "http://127.0.0.1:8765"', "zendesk.url = 'http://127.0.0.1:8765' is not valid: expected empty when zendesk.subdomain is set"),
+        (
+            '[zendesk]\nsubdomain = "acme"\nurl = "http://127.0.0.1:8765"',
+            "zendesk.url = 'http://127.0.0.1:8765' is not valid: expected empty when zendesk.subdomain is set",
+        ),
         ('[database]\nurl = "mysql://x"', "database.url = 'mysql://x' is not valid"),
         ('[zendesk]\nurl = "localhost:8765"', "zendesk.url = 'localhost:8765' is not valid"),
         (

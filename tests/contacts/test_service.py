@@ -255,6 +255,10 @@ def test_a_name_with_a_line_break_is_refused_by_hand(db_session, refreshed, sett
     incident = refreshed
     with pytest.raises(ValueError, match="cannot hold line breaks"):
         service.add_contact(
-            db_session, incident, email="a@b.test", name="x\r\nBcc: evil@x.test", by="m",
+            db_session,
+            incident,
+            email="a@b.test",
+            name="x\r\nBcc: evil@x.test",
+            by="m",
             now=clock.now(),
         )
