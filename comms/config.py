@@ -17,6 +17,10 @@ ENV_SECRETS = {
     "COMMS_ZENDESK_TOKEN": ("zendesk", "token"),
     "COMMS_SMTP_PASSWORD": ("smtp", "password"),
     "COMMS_WEBHOOK_SECRET": ("zendesk", "webhook_secret"),
+    "COMMS_INCIDENT_IO_API_KEY": ("incident_io", "api_key"),
+    "COMMS_INCIDENT_IO_WEBHOOK_SECRET": ("incident_io", "webhook_secret"),
+    "COMMS_SLACK_BOT_TOKEN": ("slack", "bot_token"),
+    "COMMS_SLACK_SIGNING_SECRET": ("slack", "signing_secret"),
 }
 
 
@@ -111,6 +115,57 @@ class ContactsSettings:
 
 
 @dataclass(frozen=True)
+class IncidentIoSettings:
+    api_key: str = ""
+    webhook_secret: str = ""
+    url: str = "https://api.incident.io"
+    timeout: float = 10.0
+    # Which incidents comms takes up: "all", "custom_field" (take_up_field = take_up_value),
+    # or "none" (listed as declared in incident.io, taken up with one click).
+    take_up: str = "all"
+    take_up_field: str = "Clients affected"
+    take_up_value: str = "yes"
+    severity_by_rank: dict[str, str] = field(
+        default_factory=lambda: {"1": "trivial", "2": "minor", "3": "major", "4": "critical"}
+    )
+    status_by_name: dict[str, str] = field(
+        default_factory=lambda: {
+            "investigating": "investigating",
+            "identified": "identified",
+            "fixing": "identified",
+            "monitoring": "monitoring",
+        }
+    )
+    status_by_category: dict[str, str] = field(
+        default_factory=lambda: {
+            "triage": "investigating",
+            "live": "investigating",
+            "learning": "resolved",
+            "closed": "resolved",
+        }
+    )
+    lead_role: str = "lead"
+    resolution: str = "ask"
+    poll_minutes: int = 3
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key)
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str = ""
+    signing_secret: str = ""
+    url: str = "https://slack.com/api"
+    timeout: float = 10.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.bot_token)
+
+
+@dataclass(frozen=True)
 class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -118,6 +173,8 @@ class Settings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     contacts: ContactsSettings = field(default_factory=ContactsSettings)
+    incident_io: IncidentIoSettings = field(default_factory=IncidentIoSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
     source: str = "embedded defaults"
 
 
@@ -128,7 +185,10 @@ SECTIONS = {
     "smtp": SmtpSettings,
     "schedule": ScheduleSettings,
     "contacts": ContactsSettings,
+    "incident_io": IncidentIoSettings,
+    "slack": SlackSettings,
 }
+STATUSES = ("investigating", "identified", "monitoring", "resolved")
 
 
 def _hhmm(text: str) -> tuple[int, int]:
@@ -159,7 +219,7 @@ def _check_value(key: str, value: Any, default: Any) -> Any:
             _fail(key, value, 'a list of strings, like ["a", "b"]')
         return tuple(value)
     elif isinstance(default, dict) and not isinstance(value, dict):
-        _fail(key, value, "a table of severity = minutes")
+        _fail(key, value, "a table, like { name = value }")
     return value
 
 
@@ -226,6 +286,29 @@ def _validate(settings: Settings) -> None:
             _fail("contacts.senior_at", list(contacts.senior_at), f"severities from {SEVERITIES}")
 
 
+def _validate_integrations(settings: Settings) -> None:
+    """incident.io's mapping onto comms' words, and the addresses of both services."""
+    incident_io, slack = settings.incident_io, settings.slack
+    for key, value in (("incident_io.url", incident_io.url), ("slack.url", slack.url)):
+        if not re.match(r"^https?://[^/\s]+", value):
+            _fail(key, value, "an http:// or https:// address")
+    if incident_io.take_up not in ("all", "custom_field", "none"):
+        _fail("incident_io.take_up", incident_io.take_up, '"all", "custom_field" or "none"')
+    if incident_io.resolution not in ("ask", "automatic"):
+        _fail("incident_io.resolution", incident_io.resolution, '"ask" or "automatic"')
+    if incident_io.poll_minutes < 1:
+        _fail("incident_io.poll_minutes", incident_io.poll_minutes, "1 or more minutes")
+    if not incident_io.severity_by_rank:
+        _fail("incident_io.severity_by_rank", {}, 'at least one rank, like { "1" = "minor" }')
+    for rank, severity in incident_io.severity_by_rank.items():
+        if not rank.isdigit() or severity not in SEVERITIES:
+            _fail(f"incident_io.severity_by_rank.{rank}", severity, f"a rank = {SEVERITIES}")
+    for table in ("status_by_name", "status_by_category"):
+        for name, status in getattr(incident_io, table).items():
+            if status not in STATUSES:
+                _fail(f"incident_io.{table}.{name}", status, f"one of {', '.join(STATUSES)}")
+
+
 def from_mapping(data: dict[str, Any], source: str = "mapping") -> Settings:
     """Build settings from a parsed TOML document, refusing unknown or mistyped keys."""
     sections: dict[str, Any] = {}
@@ -251,6 +334,7 @@ def from_mapping(data: dict[str, Any], source: str = "mapping") -> Settings:
         sections[name] = replace(defaults, **values)
     settings = Settings(**sections, source=source)
     _validate(settings)
+    _validate_integrations(settings)
     return settings
 
 

@@ -8,6 +8,7 @@ from comms.contacts.models import (
     Requester,
 )
 from comms.db import Base
+from comms.incident_io.models import FollowedIncident, ReceivedWebhook, SyncState
 from comms.incidents.models import (
     Candidate,
     Incident,
@@ -17,6 +18,7 @@ from comms.incidents.models import (
     TimelineEvent,
     WebhookEvent,
 )
+from comms.slack.models import SlackThread
 from comms.updates.models import Delivery, Update
 
 __all__ = [
@@ -26,14 +28,18 @@ __all__ = [
     "Candidate",
     "ContactOverride",
     "Delivery",
+    "FollowedIncident",
     "Incident",
     "LinkedTicket",
     "LoginFailure",
     "MergeRequest",
     "Operation",
     "OrganizationPerson",
+    "ReceivedWebhook",
     "Requester",
     "Role",
+    "SlackThread",
+    "SyncState",
     "TimelineEvent",
     "Update",
     "User",

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
+from comms.incident_io.jobs import follow_incident_io
 from comms.incidents.followup import send_followup_reminders
 from comms.mail.render import EmailRenderer
 from comms.updates.jobs import DueReport, run_due
@@ -51,7 +52,8 @@ def tick(
     clock: Clock,
     gateway: Gateway | None = None,
 ) -> TickReport:
-    """One round of work: publish what is due, send reminders, then deliver what is pending."""
+    """One round of work: follow incident.io, publish what is due, remind, then deliver."""
+    follow_incident_io(session_factory, settings, clock=clock)
     due = run_due(session_factory, settings, clock=clock, gateway=gateway)
     reminders = send_reminders(session_factory, settings, clock=clock)
     reminders += send_followup_reminders(session_factory, settings, clock=clock)

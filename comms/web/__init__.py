@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
         api,
         api_contacts,
         api_followup,
+        api_incident_io,
         api_incidents,
         api_updates,
         auth,
@@ -88,6 +89,7 @@ def init_app(app: Flask) -> None:
     del (
         api_contacts,
         api_followup,
+        api_incident_io,
         api_incidents,
         api_updates,
         openapi,

@@ -10,8 +10,13 @@ from comms.web.context import db, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-# Zendesk calls the webhook with its own signature, not a bearer token.
-UNAUTHENTICATED = {"api.zendesk_webhook", "api.openapi"}
+# Zendesk, incident.io and Slack call with their own signatures, not a bearer token.
+UNAUTHENTICATED = {
+    "api.zendesk_webhook",
+    "api.openapi",
+    "api.incident_io_webhook",
+    "api.slack_command",
+}
 
 
 class ApiError(Exception):

@@ -1,0 +1,1 @@
+"""Slack: tell the incident channel what comms did for clients, and answer /comms."""
