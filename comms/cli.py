@@ -100,13 +100,6 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return run_checks(settings)
 
 
-@command
-def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
-    from comms.sandbox import main as sandbox_main
-
-    return sandbox_main(args.sandbox_args)
-
-
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -132,10 +125,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     sub.add_parser("check", help="validate the config and reach the database, Zendesk and SMTP")
-    sandbox = sub.add_parser(
+    sub.add_parser(
         "sandbox", help="run the Zendesk sandbox (try: comms sandbox --help)", add_help=False
     )
-    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     scheduler = sub.add_parser(
         "scheduler", help="send due client updates and reminders (one active; others stand by)"
     )
@@ -172,6 +164,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        # The sandbox parses its own options (argparse's REMAINDER refuses a leading --option).
+        from comms.sandbox import main as sandbox_main
+
+        return sandbox_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         settings = config_module.load()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -216,22 +215,37 @@ def test_scale_seed_is_fast() -> None:
     big.stop()
 
 
-def test_main_serves_until_interrupted() -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    code = "import sys; from comms.sandbox import main; sys.exit(main(sys.argv[1:]))"
+COMMS = Path(sys.executable).parent / "comms"  # the installed console script
+
+
+def test_the_installed_command_serves_with_its_options_until_interrupted() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "--port", "0", "--seed", "demo"],
+        [str(COMMS), "sandbox", "--port", "0", "--seed", "demo", "--token", "t0ken"],
         stdout=subprocess.PIPE,
         text=True,
-        env=env,
         cwd=ROOT,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert "http://127.0.0.1:" in line
-    url = line.split()[4]
-    answer = requests.get(f"{url}/api/v2/users/me.json", auth=("x@y.z/token", "sandbox"), timeout=5)
-    assert answer.json()["user"]["role"] == "admin"
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=5) == 0
-    proc.stdout.close()
+    try:
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line, line
+        url = line.split()[4]
+        email = next(ln for ln in proc.stdout if "API user:" in ln).split()[2]
+        answer = requests.get(f"{url}/api/v2/users/me.json", auth=(f"{email}/token", "t0ken"))
+        assert answer.json()["user"]["role"] == "admin"
+        orgs = requests.get(f"{url}/api/v2/organizations.json", auth=(f"{email}/token", "t0ken"))
+        assert orgs.json()["count"] == 40
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        proc.stdout.close()
+
+
+def test_the_installed_command_explains_its_options() -> None:
+    result = subprocess.run([str(COMMS), "sandbox", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "usage: comms sandbox" in result.stdout
+    for option in ("--port", "--seed", "--token", "--rate-limit", "--latency-ms"):
+        assert option in result.stdout
+    wrong = subprocess.run([str(COMMS), "sandbox", "--prot", "1"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "unrecognized arguments: --prot" in wrong.stderr
