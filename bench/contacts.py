@@ -32,6 +32,7 @@ from comms.zendesk import Gateway, Organization  # noqa: E402
 
 LATENCY_MS = 50
 SCALE = {"orgs": 300, "users": 40}
+API_EMAIL = "agent@agency.test"
 
 
 def minimum_requests(sandbox: Sandbox) -> int:
@@ -48,7 +49,7 @@ def run_comms(sandbox: Sandbox, database_dir: str) -> tuple[int, float, int]:
     """Add every organisation to an incident and refresh; return (requests, seconds, contacts)."""
     engine = make_engine(f"sqlite:///{database_dir}/bench.sqlite")
     upgrade(engine)
-    zendesk = ZendeskSettings(url=sandbox.url, email="agent@agency.test", token="sandbox")
+    zendesk = ZendeskSettings(url=sandbox.url, email=API_EMAIL, token="sandbox")
     settings = Settings(zendesk=zendesk)
     orgs = [
         Organization(int(o["id"]), o["name"], tuple(o["tags"])) for o in sandbox.store.orgs.values()
@@ -76,9 +77,7 @@ def run_zenpy(sandbox: Sandbox) -> tuple[int, float, int]:
 
     os.environ["ZENPY_FORCE_SCHEME"] = "http"
     os.environ["ZENPY_FORCE_NETLOC"] = sandbox.netloc
-    client = Zenpy(
-        subdomain="sandbox", email="agent@agency.test", token="sandbox", disable_cache=True
-    )
+    client = Zenpy(subdomain="sandbox", email=API_EMAIL, token="sandbox", disable_cache=True)
     org_ids = list(sandbox.store.orgs)
     before, started = sandbox.request_count, time.perf_counter()
     users = 0
@@ -88,7 +87,7 @@ def run_zenpy(sandbox: Sandbox) -> tuple[int, float, int]:
 
 
 def main() -> None:
-    sandbox = Sandbox(port=0, latency_ms=LATENCY_MS, scale=SCALE).start()
+    sandbox = Sandbox(port=0, latency_ms=LATENCY_MS, scale=SCALE, api_email=API_EMAIL).start()
     try:
         needed = minimum_requests(sandbox)
         print(f"sandbox: {len(sandbox.store.orgs)} organisations, {LATENCY_MS} ms latency")

@@ -36,8 +36,15 @@ def check_zendesk(settings: Settings) -> str:
     if not settings.zendesk.configured:
         raise RuntimeError("not configured: set [zendesk] subdomain (or url), email and token")
     with Gateway(settings.zendesk) as gateway:
-        me = gateway.me()
-    return f"signed in to {gateway.address} as {me.name} <{me.email}> ({me.role})"
+        allowed = gateway.permissions()
+    me = allowed.user
+    signed_in = f"signed in to {gateway.address} as {me.name} <{me.email}>"
+    if not (allowed.can_edit and allowed.can_merge):
+        raise RuntimeError(
+            f"{signed_in} ({allowed.summary()}); comms edits, links and merges tickets: "
+            "give this user an agent role that can"
+        )
+    return f"{signed_in} ({allowed.summary()})"
 
 
 def check_smtp(settings: Settings) -> str:

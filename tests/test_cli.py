@@ -93,7 +93,10 @@ def test_check_signs_in_to_zendesk_and_reaches_smtp(tmp_path):
     from comms.sandbox import Sandbox
     from comms.sandbox.mailcatcher import MailCatcher
 
-    with Sandbox(port=0, token="right") as sandbox, MailCatcher() as catcher:
+    with (
+        Sandbox(port=0, token="right", api_email="a@agency.test") as sandbox,
+        MailCatcher() as catcher,
+    ):
         sandbox.start()
         config = tmp_path / "config.toml"
         base = (
@@ -107,6 +110,7 @@ def test_check_signs_in_to_zendesk_and_reaches_smtp(tmp_path):
         result = comms("check", config=config)
         assert result.returncode == 0, result.stdout
         assert f"zendesk: ok, signed in to {sandbox.url}" in result.stdout
+        assert "<a@agency.test> (admin: can create, edit and merge tickets)" in result.stdout
         assert "smtp: ok" in result.stdout and f"127.0.0.1:{catcher.port}" in result.stdout
 
         config.write_text(
@@ -116,6 +120,23 @@ def test_check_signs_in_to_zendesk_and_reaches_smtp(tmp_path):
         assert result.returncode == 1
         assert "zendesk: FAILED" in result.stdout and "token" in result.stdout
         assert "wrong" not in result.stdout  # the secret is never printed
+
+        from comms.sandbox.shapes import NO_MERGE_ROLE_ID
+
+        sandbox.store.add_user(
+            name="Bot", email="bot@agency.test", role="agent", custom_role_id=NO_MERGE_ROLE_ID
+        )
+        config.write_text(
+            base + f'[zendesk]\nurl = "{sandbox.url}"\nemail = "bot@agency.test"\ntoken = "right"\n'
+        )
+        result = comms("check", config=config)
+        assert result.returncode == 1
+        assert (
+            "zendesk: FAILED, signed in to "
+            f"{sandbox.url} as Bot <bot@agency.test> (agent, role Advisor: can create and edit "
+            "tickets; cannot merge tickets); comms edits, links and merges tickets: give this "
+            "user an agent role that can"
+        ) in result.stdout
 
 
 def test_check_says_when_smtp_is_unreachable(tmp_path):

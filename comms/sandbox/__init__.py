@@ -9,7 +9,7 @@ from typing import Any
 
 from .control import set_webhook, stats
 from .server import Controls, SandboxServer
-from .store import Store
+from .store import API_EMAIL, Store
 from .webhook import sign
 
 __all__ = ["Sandbox", "main", "sign"]
@@ -28,10 +28,15 @@ class Sandbox:
         seed: str | None = None,
         scale: dict[str, int] | None = None,
         seed_number: int = 1,
+        api_email: str = API_EMAIL,
     ) -> None:
-        """Bind the socket and build the account (seeded if seed or scale is given)."""
+        """Bind the socket and build the account (seeded if seed or scale is given).
+
+        Only an agent or admin may use the API: api_email is the admin comms signs in as
+        (the demo seed makes it the agency's admin, alex.morgan@brightwave.digital).
+        """
         self.controls = Controls(token, latency_ms, rate_limit)
-        self.store = Store("http://placeholder")
+        self.store = Store("http://placeholder", api_email)
         self.server = SandboxServer((host, port), self.store, self.controls)
         bound_host, bound_port = self.server.server_address[:2]
         self.netloc = f"{bound_host}:{bound_port}"
@@ -84,6 +89,7 @@ class Sandbox:
         """Zero the request counter."""
         with self.controls.lock:
             self.controls.request_count = 0
+            self.controls.most_in_flight = 0
 
     def fail_next(
         self, path_regex: str, count: int = 1, status: int = 503, hang: bool = False
@@ -122,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="comms sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--token", default="sandbox")
+    parser.add_argument("--token", default="sandbox", help="the API token (default: sandbox)")
+    parser.add_argument(
+        "--api-email", default=API_EMAIL, help=f"the API user, an admin (default: {API_EMAIL})"
+    )
     parser.add_argument("--seed", default=None, help="demo data set (only 'demo')")
     parser.add_argument("--seed-number", type=int, default=1)
     parser.add_argument("--scale", default=None, help="e.g. orgs=300,users=40")
@@ -139,18 +148,20 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             scale=_scale(args.scale),
             seed_number=args.seed_number,
+            api_email=args.api_email,
         )
     except (OSError, ValueError) as exc:
         print(f"comms sandbox: {exc}", file=sys.stderr)
         return 2
     summary = sandbox.seed_summary or {}
+    me = sandbox.store.users[sandbox.store.api_user_id]["email"]
     print(f"Zendesk sandbox serving at {sandbox.url}  {summary or '(empty account)'}")
     print(f"  zenpy:  ZENPY_FORCE_SCHEME=http ZENPY_FORCE_NETLOC={sandbox.netloc}")
     print(
-        f'         Zenpy(subdomain="sandbox", email="you@example.com", token="{args.token}",'
+        f'         Zenpy(subdomain="sandbox", email="{me}", token="{args.token}",'
         " disable_cache=True)"
     )
-    print(f"  API user: {sandbox.store.users[sandbox.store.api_user_id]['email']}  Ctrl-C to stop")
+    print(f"  API user: {me} (admin)  Ctrl-C to stop")
     sys.stdout.flush()
     try:
         sandbox.server.serve_forever()

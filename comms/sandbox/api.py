@@ -10,7 +10,7 @@ from . import routes_tickets as T  # noqa: N812
 from .paging import first
 from .request import Request, Result
 from .search import search
-from .shapes import ApiError, not_found
+from .shapes import CUSTOM_ROLES, ApiError, not_found
 
 SEARCH_LIMIT = {
     "error": "invalid",
@@ -43,6 +43,11 @@ def search_all(r: Request) -> Result:
 
 def search_count(r: Request) -> Result:
     return 200, {"count": len(search(r.store, first(r.params, "query") or ""))}
+
+
+def custom_roles(r: Request) -> Result:
+    """Agents may list the account's roles (Enterprise)."""
+    return 200, {"custom_roles": list(CUSTOM_ROLES.values())}
 
 
 ID = r"(\d+)"
@@ -89,6 +94,7 @@ ROUTES: list[tuple[str, str, Callable[..., Result]]] = [
     ("GET", f"users/{ID}/organizations", A.user_orgs),
     ("GET", "organization_memberships", A.memberships_list),
     ("POST", "organization_memberships", A.membership_create),
+    ("GET", "custom_roles", custom_roles),
     ("GET", "search", search_all),
     ("GET", "search/count", search_count),
 ]

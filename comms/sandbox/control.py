@@ -30,6 +30,7 @@ def stats(server: SandboxServer) -> dict[str, Any]:
         hook = controls.webhook
         return {
             "requests": controls.request_count,
+            "most_in_flight": controls.most_in_flight,
             "tickets": len(store.tickets),
             "users": len(store.users),
             "organizations": len(store.orgs),

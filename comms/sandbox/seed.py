@@ -19,7 +19,7 @@ from .seed_names import (
     PLACES,
     PLATFORMS,
 )
-from .store import Store
+from .store import API_EMAIL, Store
 
 
 def _domain(name: str) -> str:
@@ -52,9 +52,10 @@ def seed(
     now = datetime.now(UTC).replace(microsecond=0)
     with store.lock:
         me = store.users[store.api_user_id]
-        store.emails.pop(me["email"].lower(), None)
-        me.update(name=AGENTS[0][0], email=AGENTS[0][1])
-        store.emails[AGENTS[0][1]] = me["id"]
+        if me["email"] == API_EMAIL:  # the demo agency's own admin is the API user
+            store.emails.pop(me["email"].lower(), None)
+            me.update(name=AGENTS[0][0], email=AGENTS[0][1])
+            store.emails[AGENTS[0][1]] = me["id"]
         agents = [me["id"]] + [
             store.add_user(name=n, email=e, role=r)["id"] for n, e, r in AGENTS[1:]
         ]

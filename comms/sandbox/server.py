@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import re
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import Request, dispatch
-from .shapes import ApiError
+from .shapes import FORBIDDEN, ApiError
 from .store import Store
 from .webhook import Webhook
 
@@ -35,6 +36,8 @@ class Controls:
         self.faults: list[dict[str, Any]] = []
         self.hits: deque[float] = deque()
         self.request_count = 0
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most API requests answered at the same time
         self.webhook: Webhook | None = None
 
     def add_fault(self, path: str, count: int = 1, status: int = 503, hang: bool = False) -> None:
@@ -118,24 +121,26 @@ class Handler(BaseHTTPRequestHandler):
             ) from None
         return body if isinstance(body, dict) else {"_": body}
 
-    def user_id(self) -> int | None:
-        """The authenticated user's id, or None when the credentials are wrong."""
+    def authenticate(self) -> int:
+        """The signed-in agent's id; 401 for wrong credentials, 403 for an end-user.
+
+        Like Zendesk: the token must be right and the e-mail an existing, active user's;
+        end-users and suspended users may not use the API.
+        """
         header = self.headers.get("Authorization") or ""
-        if not header.startswith("Basic "):
-            return None
-        try:
-            login, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-        except ValueError:
-            return None
+        login = secret = ""
+        if header.startswith("Basic "):
+            with contextlib.suppress(ValueError):
+                login, _, secret = base64.b64decode(header[6:]).decode().partition(":")
         email, _, kind = login.rpartition("/")
-        if kind != "token" or not email or secret != self.server.controls.token:
-            return None
         store = self.server.store
         with store.lock:
-            user = store.user_by_email(email)
-            if user and user["role"] in ("agent", "admin"):
-                return user["id"]
-        return store.api_user_id
+            user = store.user_by_email(email) if email else None
+            if kind != "token" or secret != self.server.controls.token or not user:
+                raise ApiError(401, dict(AUTH_FAILED))
+            if user["role"] not in ("agent", "admin") or user["suspended"] or not user["active"]:
+                raise ApiError(403, dict(FORBIDDEN))
+            return int(user["id"])
 
     def handle_any(self) -> None:
         """Control endpoints, then auth, faults, rate limit, latency, dispatch."""
@@ -151,6 +156,18 @@ class Handler(BaseHTTPRequestHandler):
             status, answer = control(self.server, self.command, url.path, body)
             self.send_json(status, answer)
             return
+        controls = self.server.controls
+        with controls.lock:
+            controls.in_flight += 1
+            controls.most_in_flight = max(controls.most_in_flight, controls.in_flight)
+        try:
+            self.answer_api(url, body)
+        finally:
+            with controls.lock:
+                controls.in_flight -= 1
+
+    def answer_api(self, url: Any, body: dict[str, Any]) -> None:
+        """Rate limit, latency, faults, auth, then the route."""
         controls = self.server.controls
         limit, remaining, retry = controls.admit()
         headers = {
@@ -177,13 +194,12 @@ class Handler(BaseHTTPRequestHandler):
                 dict(headers, **{"Retry-After": str(retry)}),
             )
             return
-        uid = self.user_id()
-        if uid is None:
-            self.send_json(
-                401,
-                AUTH_FAILED,
-                dict(headers, **{"WWW-Authenticate": 'Basic realm="Web Password"'}),
-            )
+        try:
+            uid = self.authenticate()
+        except ApiError as exc:
+            if exc.status == 401:
+                headers["WWW-Authenticate"] = 'Basic realm="Web Password"'
+            self.send_json(exc.status, exc.body, headers)
             return
         params = parse_qs(url.query, keep_blank_values=True)
         store = self.server.store
@@ -206,6 +222,8 @@ class Handler(BaseHTTPRequestHandler):
                 {"error": "TooManyRequests", "description": "Injected fault"},
                 dict(headers, **{"Retry-After": "1"}),
             )
+        elif status == 404:
+            self.send_json(404, {"error": "RecordNotFound", "description": "Not found"}, headers)
         else:
             error = "ServiceUnavailable" if status == 503 else "InternalError"
             self.send_json(

@@ -32,6 +32,48 @@ def norm_tags(tags: Any) -> list[str]:
     return out
 
 
+FORBIDDEN = {
+    "error": "Forbidden",
+    "description": "You do not have access to this page. Please contact the account owner of "
+    "this help desk for further help.",
+}
+# Agent roles (Enterprise custom roles): the default one, a light agent, an agent who may not merge.
+STAFF_ROLE_ID, LIGHT_AGENT_ROLE_ID, NO_MERGE_ROLE_ID = 360000000020, 360000000021, 360000000022
+
+
+def custom_role(rid: int, name: str, role_type: int, editing: bool, merge: bool) -> dict[str, Any]:
+    """A custom role, with the configuration keys comms reads (the rest as Zendesk's example)."""
+    return {
+        "configuration": {
+            "chat_access": True,
+            "end_user_profile_access": "readonly",
+            "light_agent": role_type == 1,
+            "organization_editing": False,
+            "ticket_access": "all",
+            "ticket_comment_access": "public" if editing else "private",
+            "ticket_deletion": False,
+            "ticket_editing": editing,
+            "ticket_merge": merge,
+            "ticket_tag_editing": editing,
+            "view_access": "full",
+        },
+        "created_at": "2024-01-01T00:00:00Z",
+        "description": name,
+        "id": rid,
+        "name": name,
+        "role_type": role_type,
+        "team_member_count": 0,
+        "updated_at": "2024-01-01T00:00:00Z",
+    }
+
+
+CUSTOM_ROLES = {
+    STAFF_ROLE_ID: custom_role(STAFF_ROLE_ID, "Staff", 0, editing=True, merge=True),
+    LIGHT_AGENT_ROLE_ID: custom_role(LIGHT_AGENT_ROLE_ID, "Light agent", 1, False, False),
+    NO_MERGE_ROLE_ID: custom_role(NO_MERGE_ROLE_ID, "Advisor", 0, editing=True, merge=False),
+}
+
+
 class ApiError(Exception):
     """An error answered to the client as a JSON body with an HTTP status."""
 
@@ -114,7 +156,7 @@ def user(base: str, uid: int, name: str, now: str, **kw: Any) -> dict[str, Any]:
         "active": True,
         "alias": None,
         "created_at": now,
-        "custom_role_id": 360000000020 if agent else None,
+        "custom_role_id": kw.get("custom_role_id") or (STAFF_ROLE_ID if agent else None),
         "default_group_id": None,
         "details": kw.get("details"),
         "email": kw.get("email"),
@@ -134,7 +176,7 @@ def user(base: str, uid: int, name: str, now: str, **kw: Any) -> dict[str, Any]:
         "report_csv": agent,
         "restricted_agent": not agent,
         "role": role,
-        "role_type": 4 if role == "admin" else None,
+        "role_type": 4 if role == "admin" else kw.get("role_type"),
         "shared": False,
         "shared_agent": False,
         "shared_phone_number": None,

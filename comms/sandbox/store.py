@@ -17,12 +17,13 @@ from .shapes import ApiError, invalid, norm_tags, not_found, ts
 from .tickets import TicketsMixin
 
 JOB_DELAY_S = 0.05
+API_EMAIL = "comms@sandbox.example"
 
 
 class Store(TicketsMixin, BulkMixin):
     """The account: every object lives here, guarded by one re-entrant lock."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, api_email: str = API_EMAIL) -> None:
         """Create an empty account with one admin agent (the API user)."""
         self.lock = threading.RLock()
         self.base_url = base_url
@@ -39,7 +40,7 @@ class Store(TicketsMixin, BulkMixin):
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.on_ticket_created: list[Callable[[dict[str, Any]], None]] = []
-        me = self.add_user(name="Sandbox API", email="api@sandbox.example", role="admin")
+        me = self.add_user(name="Comms API", email=api_email, role="admin")
         self.api_user_id: int = me["id"]
 
     def next_id(self) -> int:
@@ -164,6 +165,19 @@ class Store(TicketsMixin, BulkMixin):
         uid = self.emails.get(email.strip().lower())
         return self.users.get(uid) if uid else None
 
+    def may(self, uid: int, permission: str) -> bool:
+        """Whether the user's role allows it ("ticket_editing", "ticket_merge"); admins may."""
+        user = self.users[uid]
+        if user["role"] == "admin":
+            return True
+        role = shapes.CUSTOM_ROLES.get(user["custom_role_id"] or shapes.STAFF_ROLE_ID)
+        return bool(role and role["configuration"].get(permission))
+
+    def require(self, uid: int, permission: str) -> None:
+        """403 Forbidden unless the user's role allows it."""
+        if not self.may(uid, permission):
+            raise ApiError(403, dict(shapes.FORBIDDEN))
+
     def update_user(self, uid: int, data: dict[str, Any]) -> dict[str, Any]:
         """Apply writable fields to a user."""
         with self.lock:
@@ -287,4 +301,13 @@ ORG_FIELDS = (
     "tags",
     "organization_fields",
 )
-USER_FIELDS = ("details", "notes", "external_id", "phone", "user_fields", "alias")
+USER_FIELDS = (
+    "details",
+    "notes",
+    "external_id",
+    "phone",
+    "user_fields",
+    "alias",
+    "custom_role_id",
+    "role_type",
+)

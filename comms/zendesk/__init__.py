@@ -10,13 +10,21 @@ from comms.zendesk.errors import (
     ZendeskUnavailable,
 )
 from comms.zendesk.gateway import Gateway
-from comms.zendesk.models import MergeResult, Organization, Ticket, TicketOutcome, User
+from comms.zendesk.models import (
+    MergeResult,
+    Organization,
+    Permissions,
+    Ticket,
+    TicketOutcome,
+    User,
+)
 
 __all__ = [
     "Gateway",
     "JobUnfinished",
     "MergeResult",
     "Organization",
+    "Permissions",
     "Ticket",
     "TicketNotFound",
     "TicketOutcome",

@@ -11,7 +11,7 @@ from zenpy import Zenpy
 
 from comms.config import ZendeskSettings
 from comms.zendesk.errors import JobUnfinished, ZendeskError, translate
-from comms.zendesk.models import User, user_from_json
+from comms.zendesk.models import Permissions, User, user_from_json
 from comms.zendesk.transport import (
     RequestCounter,
     address,
@@ -80,9 +80,15 @@ class GatewayBase:
 
     @contextmanager
     def _guard(
-        self, not_found: ZendeskError | None = None, client: Zenpy | None = None
+        self,
+        not_found: ZendeskError | None = None,
+        client: Zenpy | None = None,
+        action: str | None = None,
     ) -> Iterator[None]:
-        """Refill the rate-limit budget, then turn any failure into a ZendeskError."""
+        """Refill the rate-limit budget, then turn any failure into a ZendeskError.
+
+        `action` ("merge tickets") names what a 403 means the API user may not do.
+        """
         reset_budget(client or self._client, self.settings.rate_limit_wait_seconds)
         try:
             yield
@@ -94,6 +100,7 @@ class GatewayBase:
                 timeout=self.settings.timeout,
                 budget=self.settings.rate_limit_wait_seconds,
                 not_found=not_found,
+                action=action,
             )
             if mapped is None:
                 raise
@@ -132,6 +139,33 @@ class GatewayBase:
         """Return the signed-in user (checks address, e-mail and token)."""
         with self._guard():
             return user_from_json(self._get_json("users/me")["user"])
+
+    def permissions(self) -> Permissions:
+        """What the API user's role allows: admins everything, agents what their role says."""
+        with self._guard():
+            raw = self._get_json("users/me")["user"]
+        user = user_from_json(raw)
+        if user.role == "admin":
+            return Permissions(user, "admin", True, True, True)
+        if user.role != "agent":
+            return Permissions(user, user.role, False, False, False)
+        role_id = raw.get("custom_role_id")
+        try:
+            with self._guard():
+                roles = self._get_json("custom_roles").get("custom_roles") or []
+        except ZendeskError:  # plans without custom roles: an agent may do all three
+            roles = []
+        role = next((r for r in roles if r.get("id") == role_id), None)
+        if role is None:
+            return Permissions(user, "agent", True, True, True)
+        config = role.get("configuration") or {}
+        return Permissions(
+            user,
+            f"agent, role {role.get('name') or role_id}",
+            can_create=True,
+            can_edit=bool(config.get("ticket_editing")),
+            can_merge=bool(config.get("ticket_merge")),
+        )
 
     def _wait_for_job(
         self, job_id: str, timeout: float, client: Zenpy | None = None

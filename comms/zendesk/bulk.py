@@ -71,7 +71,7 @@ class BulkOperations(GatewayBase):
         self, problem_id: int, chunk: list[int], job_timeout: float
     ) -> list[TicketOutcome]:
         changes = [ZenpyTicket(id=i, type="incident", problem_id=int(problem_id)) for i in chunk]
-        with self._guard():
+        with self._guard(action="edit tickets"):
             job_id = str(self._client.tickets.update(changes).id)
         job = self._wait_for_job(job_id, job_timeout)
         return _outcomes(job, chunk, f"linked to #{problem_id}")
@@ -98,7 +98,7 @@ class BulkOperations(GatewayBase):
             raise ValueError(f"ticket {target_id} cannot be merged into itself")
         listed = ", ".join(map(str, sources))
         missing = TicketNotFound(f"ticket {target_id} or one of {listed} does not exist in Zendesk")
-        with self._guard(not_found=missing):
+        with self._guard(not_found=missing, action="merge tickets"):
             reply = self._client.tickets.merge(
                 int(target_id),
                 list(sources),

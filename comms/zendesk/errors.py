@@ -91,6 +91,7 @@ def translate(
     timeout: float,
     budget: int,
     not_found: ZendeskError | None,
+    action: str | None = None,
 ) -> ZendeskError | None:
     """Map a zenpy or requests exception to the matching ZendeskError; None if foreign."""
     if isinstance(error, ZendeskError):
@@ -104,7 +105,9 @@ def translate(
         return ZendeskUnavailable(f"Zendesk cannot be reached at {address}: {reason}")
     response = getattr(error, "response", None)
     if isinstance(error, APIException | requests.HTTPError) and response is not None:
-        return _from_status(error, response, address=address, email=email, not_found=not_found)
+        return _from_status(
+            error, response, address=address, email=email, not_found=not_found, action=action
+        )
     if isinstance(error, ZenpyException | requests.RequestException):
         return ZendeskError(f"Zendesk request failed: {error}")
     return None
@@ -117,6 +120,7 @@ def _from_status(
     address: str,
     email: str,
     not_found: ZendeskError | None,
+    action: str | None = None,
 ) -> ZendeskError:
     status = response.status_code
     body = _body(response)
@@ -126,8 +130,15 @@ def _from_status(
         return ZendeskRefused(
             f"Zendesk refused the sign-in for {email}: check [zendesk] email and token"
         )
+    if status == 403 and action:
+        return ZendeskRefused(
+            f"the Zendesk user {email} cannot {action}: give it an agent role that can"
+        )
     if status == 403:
-        return ZendeskRefused(f"Zendesk refused the request for {email}: {describe_body(body)}")
+        return ZendeskRefused(
+            f"the Zendesk user {email} may not do this ({describe_body(body)}): "
+            "give it an agent or admin role"
+        )
     if status == 429:
         wait = response.headers.get("Retry-After")
         later = f"retry in {wait} s" if wait else "try again shortly"

@@ -59,6 +59,30 @@ class User:
 
 
 @dataclass(frozen=True)
+class Permissions:
+    """What the API user's Zendesk role lets comms do."""
+
+    user: User
+    role_name: str  # "admin", or the agent's role ("Staff", "Light agent" ...)
+    can_create: bool
+    can_edit: bool
+    can_merge: bool
+
+    def summary(self) -> str:
+        """One phrase: 'admin: can create, edit and merge tickets'."""
+        verbs = {"create": self.can_create, "edit": self.can_edit, "merge": self.can_merge}
+        can = [v for v, ok in verbs.items() if ok]
+        cannot = [v for v, ok in verbs.items() if not ok]
+        parts = [f"can {_words(can)} tickets"] if can else []
+        parts += [f"cannot {_words(cannot)} tickets"] if cannot else []
+        return f"{self.role_name}: {'; '.join(parts)}"
+
+
+def _words(verbs: list[str]) -> str:
+    return ", ".join(verbs[:-1]) + " and " + verbs[-1] if len(verbs) > 1 else verbs[0]
+
+
+@dataclass(frozen=True)
 class TicketOutcome:
     """What happened to one ticket in a bulk operation."""
 

@@ -39,7 +39,7 @@ class TicketOperations(GatewayBase):
 
     def _update(self, ticket_id: int, **changes: Any) -> Ticket:
         """Send one ticket update and return the ticket as Zendesk now has it."""
-        with self._guard(not_found=missing_ticket(ticket_id)):
+        with self._guard(not_found=missing_ticket(ticket_id), action="edit tickets"):
             reply = self._client.tickets.update(ZenpyTicket(id=int(ticket_id), **changes))
         return ticket_from_json(as_json(reply))
 
@@ -56,7 +56,7 @@ class TicketOperations(GatewayBase):
             tags=list(tags),
             comment=Comment(body=description, public=False),
         )
-        with self._guard():
+        with self._guard(action="create tickets"):
             reply = self._client.tickets.create(ticket)
         return ticket_from_json(as_json(reply))
 

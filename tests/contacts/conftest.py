@@ -54,7 +54,7 @@ def seed(sandbox: Sandbox) -> Clients:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(port=0, token="sandbox", latency_ms=0, rate_limit=None, seed=None).start()
+    sb = Sandbox(port=0, token="sandbox", api_email="agent@agency.test").start()
     yield sb
     sb.stop()
 

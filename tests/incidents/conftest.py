@@ -27,7 +27,7 @@ class Desk:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(port=0, token="sandbox").start()
+    sb = Sandbox(port=0, token="sandbox", api_email="agent@agency.test").start()
     yield sb
     sb.stop()
 

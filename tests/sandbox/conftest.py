@@ -16,7 +16,7 @@ TOKEN = "sandbox"
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(port=0, token=TOKEN).start()
+    sb = Sandbox(port=0, token=TOKEN, api_email=AGENT).start()
     yield sb
     sb.stop()
 

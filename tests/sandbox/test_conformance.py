@@ -142,7 +142,7 @@ def test_recording(rec: dict[str, Any]) -> None:
     reason = SKIPPED.get((rec["method"], rec["path_template"]))
     if reason:
         pytest.skip(reason)
-    with Sandbox() as sb:
+    with Sandbox(api_email="agent@example.com") as sb:
         response = Replayer(sb).send(rec)
         assert response.status_code == rec["status"], response.text
         if rec["response"] is None:

@@ -25,7 +25,7 @@ DONE = "All websites load normally again. No data was lost."
 
 @pytest.fixture
 def sandbox():
-    running = Sandbox(port=0, token="sandbox", latency_ms=0, rate_limit=None, seed=None).start()
+    running = Sandbox(port=0, token="sandbox", api_email="agent@example.com").start()
     yield running
     running.stop()
 

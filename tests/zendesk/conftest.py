@@ -24,7 +24,7 @@ class QuickGateway(Gateway):
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(port=0, token="sandbox", latency_ms=0, rate_limit=None, seed=None).start()
+    sb = Sandbox(port=0, token="sandbox", api_email=AGENT).start()
     yield sb
     sb.stop()
 

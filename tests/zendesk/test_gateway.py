@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from comms.sandbox import Sandbox
-from comms.zendesk import Gateway, TicketNotFound, ZendeskError
+from comms.zendesk import Gateway, TicketNotFound, ZendeskError, ZendeskRefused
 
 NOW = datetime.now(UTC)
 
@@ -244,14 +244,13 @@ def test_merge_into_a_closed_ticket_is_refused(gateway: Gateway, sandbox: Sandbo
 
 def test_end_users_are_read_with_bounded_concurrency(gateway: Gateway, sandbox: Sandbox) -> None:
     org_ids = [_org_with_requester(sandbox, f"Par{n}")[0] for n in range(4)]
-    sandbox.set_latency(150)
-    started = time.monotonic()
+    sandbox.set_latency(150)  # long enough for requests to overlap
+    sandbox.reset_request_count()
     assert len(gateway.organization_end_users(org_ids, concurrency=2)) == 4
-    two_at_a_time = time.monotonic() - started
-    started = time.monotonic()
+    assert sandbox.stats()["most_in_flight"] == 2
+    sandbox.reset_request_count()
     gateway.organization_end_users(org_ids, concurrency=4)
-    four_at_a_time = time.monotonic() - started
-    assert two_at_a_time >= 0.3 > four_at_a_time
+    assert sandbox.stats()["most_in_flight"] > 2
 
 
 def test_zenpy_force_variables_do_not_redirect_the_gateway(
@@ -260,3 +259,46 @@ def test_zenpy_force_variables_do_not_redirect_the_gateway(
     monkeypatch.setenv("ZENPY_FORCE_SCHEME", "https")
     monkeypatch.setenv("ZENPY_FORCE_NETLOC", "127.0.0.1:9")
     assert gateway.me().role == "admin"
+
+
+def _agent(sandbox: Sandbox, settings, make_gateway, email: str, role_id: int) -> Gateway:
+    sandbox.store.add_user(name="Bot", email=email, role="agent", custom_role_id=role_id)
+    return make_gateway(replace(settings, email=email))
+
+
+def test_a_role_without_merge_is_told_plainly(gateway, sandbox, settings, make_gateway) -> None:
+    from comms.sandbox.shapes import NO_MERGE_ROLE_ID
+
+    advisor = _agent(sandbox, settings, make_gateway, "comms@agency.test", NO_MERGE_ROLE_ID)
+    target, source = _tickets(sandbox, 2)
+    with pytest.raises(ZendeskRefused) as refused:
+        advisor.merge(target, [source], target_comment="t", source_comment="s")
+    assert str(refused.value) == (
+        "the Zendesk user comms@agency.test cannot merge tickets: give it an agent role that can"
+    )
+    assert sandbox.store.ticket(source)["status"] == "new"
+    allowed = advisor.permissions()
+    assert (
+        allowed.summary()
+        == "agent, role Advisor: can create and edit tickets; cannot merge tickets"
+    )
+    assert gateway.permissions().summary() == "admin: can create, edit and merge tickets"
+
+
+def test_a_light_agent_cannot_link_and_an_end_user_cannot_sign_in(
+    sandbox, settings, make_gateway
+) -> None:
+    from comms.sandbox.shapes import LIGHT_AGENT_ROLE_ID
+
+    light = _agent(sandbox, settings, make_gateway, "light@agency.test", LIGHT_AGENT_ROLE_ID)
+    problem = sandbox.store.add_ticket(subject="Outage", type="problem")["id"]
+    outcomes = light.link_to_problem(problem, _tickets(sandbox, 2))
+    assert [o.ok for o in outcomes] == [False, False]
+    assert outcomes[0].message == (
+        "not linked: the Zendesk user light@agency.test cannot edit tickets: "
+        "give it an agent role that can"
+    )
+    sandbox.store.add_user(name="Client", email="client@example.org")
+    client = make_gateway(replace(settings, email="client@example.org"))
+    with pytest.raises(ZendeskRefused, match="client@example.org may not do this"):
+        client.me()
