@@ -58,12 +58,16 @@ def refresh(
         read = _read(gateway, orgs, requesters, settings.zendesk.concurrency, progress)
     except ZendeskError as error:
         return _failed(db, incident, str(error), by=by, now=now)
+    lost = [o for o in orgs if o.organization_id not in read.users_by_org]
+    if len(orgs) > 1 and len(lost) == len(orgs):
+        # Every client gone at once is a Zendesk fault far more often than a clear-out.
+        return _failed(db, incident, _all_lost(len(orgs)), by=by, now=now)
     people = _store_people(db, incident, orgs, read.users_by_org, now)
     _fill_requesters(requesters, read.requester_users)
     incident.contacts_refreshed_at = now
     incident.contacts_refresh_error = ""
     db.flush()
-    missing = tuple(o.name for o in orgs if o.organization_id not in read.users_by_org)
+    missing = tuple(o.name for o in lost)
     result = RefreshResult(
         ok=True,
         organizations=len(orgs) - len(missing),
@@ -74,6 +78,14 @@ def refresh(
     )
     _record_success(db, incident, result, by=by, now=now)
     return result
+
+
+def _all_lost(count: int) -> str:
+    return (
+        f"Zendesk answered 'not found' for all {count} affected organisations, which is "
+        "more likely a Zendesk fault than deletions; if they really were deleted, remove them "
+        "from the incident"
+    )
 
 
 def _read(
@@ -103,10 +115,22 @@ def _store_people(
     users_by_org: dict[int, list[User]],
     now: datetime,
 ) -> int:
-    """Replace the snapshot rows: every end-user with an e-mail who is not suspended."""
-    db.execute(delete(OrganizationPerson).where(OrganizationPerson.incident_id == incident.id))
+    """Replace the snapshot rows: every end-user with an e-mail who is not suspended.
+
+    An organisation Zendesk no longer finds keeps its people from the last read until
+    someone removes it from the incident: a 404 may be Zendesk's fault, not a deletion.
+    """
+    lost = [o.organization_id for o in orgs if o.organization_id not in users_by_org]
+    db.execute(
+        delete(OrganizationPerson).where(
+            OrganizationPerson.incident_id == incident.id,
+            OrganizationPerson.organization_id.not_in(lost),
+        )
+    )
     rows = []
     for org in orgs:
+        if org.organization_id in lost:
+            continue
         seen: set[int] = set()
         for user in users_by_org.get(org.organization_id, ()):
             if user.suspended or not user.email or user.id in seen:
@@ -161,7 +185,12 @@ def _failed(
 def _record_success(
     db: Session, incident: Incident, result: RefreshResult, *, by: str, now: datetime
 ) -> None:
-    gone = f"; no longer in Zendesk: {', '.join(result.missing)}" if result.missing else ""
+    gone = (
+        f"; no longer in Zendesk: {', '.join(result.missing)} (their people from the last "
+        "list are kept until the organisation is removed from the incident)"
+        if result.missing
+        else ""
+    )
     record(
         db,
         incident,

@@ -131,7 +131,10 @@ def _publish_due(
             )
         except (TemplateProblem, UpdateProblem) as problem:
             db.rollback()
-            keep_slot = isinstance(problem, TemplateProblem)
+            # A broken template, or no list because Zendesk failed: try again at the next tick.
+            keep_slot = isinstance(problem, TemplateProblem) or bool(
+                incident.contacts_refresh_error
+            )
             _hold(db, incident, due, str(problem), keep_slot, now=now, settings=settings)
             report.held.append(incident.reference)
             return
@@ -208,8 +211,9 @@ def _hold(
 ) -> None:
     """Say once per slot why the automatic update did not go out.
 
-    A broken template keeps the slot, so the update goes out as soon as it is fixed; with no
-    status text or no contacts there is nothing to send, so the schedule moves on.
+    A broken template keeps the slot, so the update goes out as soon as it is fixed; so does a
+    list that is empty because Zendesk failed, so the update goes out once Zendesk answers.
+    With no status text or no contacts there is nothing to send, so the schedule moves on.
     """
     db.refresh(incident)
     slot = due.isoformat()

@@ -106,7 +106,12 @@ def _flash_result(job: RefreshJob) -> None:
     if result is None:
         flash(f"Reading the contacts from Zendesk: {job.done} of {job.total} organisations…")
     elif result.ok:
-        gone = f" No longer in Zendesk: {', '.join(result.missing)}." if result.missing else ""
+        gone = (
+            f" No longer in Zendesk: {', '.join(result.missing)}; their people from the last "
+            "list are kept until you remove the organisation."
+            if result.missing
+            else ""
+        )
         flash(
             f"Contacts refreshed: {result.contacts} contacts from "
             f"{result.organizations} organisations.{gone}",

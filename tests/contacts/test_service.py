@@ -178,6 +178,41 @@ def test_an_outage_keeps_the_snapshot_and_says_why(
     assert emails(service.contact_list(db_session, refreshed, settings)) == before
 
 
+def test_zendesk_answering_not_found_for_every_organisation_keeps_the_list(
+    db_session, refreshed, gateway, settings, sandbox, clients, clock
+):
+    before = emails(service.contact_list(db_session, refreshed, settings))
+    refreshed_at = refreshed.contacts_refreshed_at
+    sandbox.fail_next(r"/organizations/\d+/users", count=100, status=404)
+    clock.advance(minutes=30)
+    result = service.refresh(db_session, gateway, refreshed, settings, now=clock.now())
+    db_session.commit()
+    assert not result.ok
+    assert result.error.startswith("Zendesk answered 'not found' for all 2 affected organisations")
+    assert refreshed.contacts_refresh_error == result.error
+    assert refreshed.contacts_refreshed_at == refreshed_at
+    assert emails(service.contact_list(db_session, refreshed, settings)) == before
+    assert timeline(db_session, refreshed)[-1][0] == "contacts_refresh_failed"
+
+    sandbox.controls.faults.clear()  # Zendesk answers again
+    sandbox.store.add_user(name="New", email="new@acme.example", organization_ids=[clients.acme])
+    result = service.refresh(db_session, gateway, refreshed, settings, now=clock.now())
+    assert result.ok and refreshed.contacts_refresh_error == ""
+    assert "new@acme.example" in emails(service.contact_list(db_session, refreshed, settings))
+
+
+def test_an_organisation_zendesk_no_longer_finds_keeps_its_people_until_removed(
+    db_session, refreshed, gateway, settings, sandbox, clients, clock
+):
+    sandbox.fail_next(f"/organizations/{clients.bravo}/users", count=10, status=404)
+    result = service.refresh(db_session, gateway, refreshed, settings, now=clock.now())
+    assert result.ok and result.missing == ("Bravo",)
+    assert "bob@bravo.example" in emails(service.contact_list(db_session, refreshed, settings))
+    assert "kept until the organisation is removed" in timeline(db_session, refreshed)[-1][1]
+    service.remove_organization(db_session, refreshed, clients.bravo, by=BY, now=clock.now())
+    assert "bob@bravo.example" not in emails(service.contact_list(db_session, refreshed, settings))
+
+
 def test_refresh_reports_progress_and_a_deleted_organisation(
     db_session, refreshed, gateway, settings, sandbox, clock
 ):
@@ -262,3 +297,29 @@ def test_a_name_with_a_line_break_is_refused_by_hand(db_session, refreshed, sett
             by="m",
             now=clock.now(),
         )
+
+
+def test_the_due_update_goes_out_to_the_kept_list_when_zendesk_answers_not_found(
+    db_session, engine, refreshed, gateway, settings, sandbox, clock
+):
+    from comms.db import make_sessionmaker
+    from comms.updates.models import Delivery, Update
+    from comms.updates.scheduler import tick
+    from comms.updates.service import publish
+
+    people = emails(service.contact_list(db_session, refreshed, settings))
+    publish(
+        db_session, refreshed, message="Sites are down.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    sandbox.fail_next(r"/organizations/\d+/users", count=100, status=404)
+    clock.advance(minutes=61)
+    report = tick(make_sessionmaker(engine), settings, clock=clock, gateway=gateway)
+    assert report.due.published == [refreshed.reference] and report.due.held == []
+    db_session.expire_all()
+    second = select(Update.id).filter_by(incident_id=refreshed.id, number=2)
+    sent = db_session.scalars(select(Delivery.email).where(Delivery.update_id.in_(second)))
+    assert sorted(sent) == sorted(people)
+    assert db_session.get_one(type(refreshed), refreshed.id).contacts_refresh_error.startswith(
+        "Zendesk answered 'not found'"
+    )
