@@ -106,22 +106,22 @@ def prepare_database(demo: Demo) -> None:
     upgrade(engine)
     sessions = make_sessionmaker(engine)
     clock = Clock()
-    with sessions() as db:
+    with sessions() as db_session:
         user = create_user(
-            db,
+            db_session,
             email=DEMO_EMAIL,
             name="Dana Demo",
             role="admin",
             password=demo.password,
             now=clock.now(),
         )
-        db.commit()
-        seed_incident(db, demo.settings, user, clock)
+        db_session.commit()
+        seed_incident(db_session, demo.settings, user, clock)
     send_pending(sessions, demo.settings, clock=clock)
     engine.dispose()
 
 
-def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
+def seed_incident(db_session, settings: Settings, user, clock: Clock) -> None:
     """Declare the demo incident, link its tickets, build the list and publish an update."""
     from comms.contacts import service as contacts
     from comms.incidents import parent, tickets
@@ -132,7 +132,7 @@ def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
     by, now = user.email, clock.now()
     with Gateway(settings.zendesk) as gateway:
         incident = incidents.declare(
-            db,
+            db_session,
             title=INCIDENT_TITLE,
             severity="critical",
             settings=settings,
@@ -146,14 +146,16 @@ def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
             keywords=["503", "down", "loading", "unavailable"],
         )
         contacts.add_organizations_by_tag(
-            db, gateway, incident, "hosting_legacy", by=by, now=now, settings=settings
+            db_session, gateway, incident, "hosting_legacy", by=by, now=now, settings=settings
         )
-        db.commit()
-        parent.create_parent(db, gateway, incident, by=by, now=now)
-        found = tickets.refresh_candidates(db, gateway, incident, settings=settings, now=now)
-        db.commit()
+        db_session.commit()
+        parent.create_parent(db_session, gateway, incident, by=by, now=now)
+        found = tickets.refresh_candidates(
+            db_session, gateway, incident, settings=settings, now=now
+        )
+        db_session.commit()
         tickets.link(
-            db,
+            db_session,
             gateway,
             incident,
             [c.ticket_id for c in found[:6]],
@@ -161,12 +163,12 @@ def seed_incident(db, settings: Settings, user, clock: Clock) -> None:
             now=now,
             settings=settings,
         )
-        contacts.refresh(db, gateway, incident, settings, now=now, by=by)
+        contacts.refresh(db_session, gateway, incident, settings, now=now, by=by)
         incidents.change_status(
-            db, incident, status="identified", note="load balancer fault", by=by, now=now
+            db_session, incident, status="identified", note="load balancer fault", by=by, now=now
         )
-        publish(db, incident, message=FIRST_MESSAGE, by=by, now=now, settings=settings)
-        db.commit()
+        publish(db_session, incident, message=FIRST_MESSAGE, by=by, now=now, settings=settings)
+        db_session.commit()
 
 
 def trickle_tickets(sandbox, stop: threading.Event, every: float = 45.0, most: int = 20) -> None:

@@ -82,13 +82,13 @@ class RefreshJobs:
         """Refresh in the thread's own session and gateway, then commit."""
         gateway = self._make_gateway()
         try:
-            with self._sessions() as db:
-                incident = db.get(Incident, job.incident_id)
+            with self._sessions() as db_session:
+                incident = db_session.get(Incident, job.incident_id)
                 if incident is None:
                     job.result = RefreshResult(ok=False, error="The incident no longer exists.")
                     return
                 job.result = refresh(
-                    db,
+                    db_session,
                     gateway,
                     incident,
                     self._settings,
@@ -96,7 +96,7 @@ class RefreshJobs:
                     progress=job.progress,
                     by=job.by,
                 )
-                db.commit()
+                db_session.commit()
         except Exception as error:  # the page must hear of it, whatever it was
             log.exception("contacts refresh of incident %s failed", job.incident_id)
             job.result = RefreshResult(ok=False, error=f"The refresh failed: {error}")

@@ -17,38 +17,38 @@ from comms.incidents.models import Incident
 
 
 def affected_organizations(
-    db: Session, incident: Incident, settings: Settings
+    db_session: Session, incident: Incident, settings: Settings
 ) -> list[AffectedOrganization]:
     """Return the incident's affected organisations, priority clients first, then by name."""
-    rows = db.scalars(
+    rows = db_session.scalars(
         select(AffectedOrganization).where(AffectedOrganization.incident_id == incident.id)
     )
     return ordered_organizations(rows, settings.contacts)
 
 
-def contact_rows(db: Session, incident: Incident, settings: Settings) -> list[Contact]:
+def contact_rows(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
     """Return every contact for the page, those excluded by hand included and flagged."""
     where = {"incident_id": incident.id}
     return build_contacts(
-        organizations=affected_organizations(db, incident, settings),
-        people=db.scalars(select(OrganizationPerson).filter_by(**where)),
-        requesters=db.scalars(select(Requester).filter_by(**where)),
-        overrides=db.scalars(select(ContactOverride).filter_by(**where)),
+        organizations=affected_organizations(db_session, incident, settings),
+        people=db_session.scalars(select(OrganizationPerson).filter_by(**where)),
+        requesters=db_session.scalars(select(Requester).filter_by(**where)),
+        overrides=db_session.scalars(select(ContactOverride).filter_by(**where)),
         severity=incident.severity,
         settings=settings.contacts,
     )
 
 
-def contact_list(db: Session, incident: Incident, settings: Settings) -> list[Contact]:
+def contact_list(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
     """Return who receives the next update: every contact not excluded by hand."""
-    return [c for c in contact_rows(db, incident, settings) if not c.excluded]
+    return [c for c in contact_rows(db_session, incident, settings) if not c.excluded]
 
 
-def people_counts(db: Session, incident: Incident) -> dict[int, int]:
+def people_counts(db_session: Session, incident: Incident) -> dict[int, int]:
     """Return how many end-users each organisation's snapshot holds, by organisation id."""
     query = (
         select(OrganizationPerson.organization_id, func.count())
         .where(OrganizationPerson.incident_id == incident.id)
         .group_by(OrganizationPerson.organization_id)
     )
-    return {int(org_id): count for org_id, count in db.execute(query).all()}
+    return {int(org_id): count for org_id, count in db_session.execute(query).all()}

@@ -13,7 +13,7 @@ from comms.config import Settings
 from comms.contacts.lists import affected_organizations, contact_list
 from comms.contacts.models import AffectedOrganization, OrganizationPerson, Requester
 from comms.incidents.models import Incident
-from comms.incidents.service import record
+from comms.timeline import record
 from comms.zendesk import Gateway, User, ZendeskError
 
 ProgressCallback = Callable[[int, int], None]
@@ -41,7 +41,7 @@ class _Read:
 
 
 def refresh(
-    db: Session,
+    db_session: Session,
     gateway: Gateway,
     incident: Incident,
     settings: Settings,
@@ -51,32 +51,32 @@ def refresh(
     by: str = "system",
 ) -> RefreshResult:
     """Re-read every affected organisation's end-users; on a ZendeskError keep the snapshot."""
-    orgs = affected_organizations(db, incident, settings)
-    requesters = list(db.scalars(select(Requester).filter_by(incident_id=incident.id)))
+    orgs = affected_organizations(db_session, incident, settings)
+    requesters = list(db_session.scalars(select(Requester).filter_by(incident_id=incident.id)))
     before = gateway.request_count
     try:
         read = _read(gateway, orgs, requesters, settings.zendesk.concurrency, progress)
     except ZendeskError as error:
-        return _failed(db, incident, str(error), by=by, now=now)
+        return _failed(db_session, incident, str(error), by=by, now=now)
     lost = [o for o in orgs if o.organization_id not in read.users_by_org]
     if len(orgs) > 1 and len(lost) == len(orgs):
         # Every client gone at once is a Zendesk fault far more often than a clear-out.
-        return _failed(db, incident, _all_lost(len(orgs)), by=by, now=now)
-    people = _store_people(db, incident, orgs, read.users_by_org, now)
+        return _failed(db_session, incident, _all_lost(len(orgs)), by=by, now=now)
+    people = _store_people(db_session, incident, orgs, read.users_by_org, now)
     _fill_requesters(requesters, read.requester_users)
     incident.contacts_refreshed_at = now
     incident.contacts_refresh_error = ""
-    db.flush()
+    db_session.flush()
     missing = tuple(o.name for o in lost)
     result = RefreshResult(
         ok=True,
         organizations=len(orgs) - len(missing),
         people=people,
-        contacts=len(contact_list(db, incident, settings)),
+        contacts=len(contact_list(db_session, incident, settings)),
         missing=missing,
         requests=gateway.request_count - before,
     )
-    _record_success(db, incident, result, by=by, now=now)
+    _record_success(db_session, incident, result, by=by, now=now)
     return result
 
 
@@ -109,7 +109,7 @@ def _read(
 
 
 def _store_people(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     orgs: Sequence[AffectedOrganization],
     users_by_org: dict[int, list[User]],
@@ -121,7 +121,7 @@ def _store_people(
     someone removes it from the incident: a 404 may be Zendesk's fault, not a deletion.
     """
     lost = [o.organization_id for o in orgs if o.organization_id not in users_by_org]
-    db.execute(
+    db_session.execute(
         delete(OrganizationPerson).where(
             OrganizationPerson.incident_id == incident.id,
             OrganizationPerson.organization_id.not_in(lost),
@@ -148,7 +148,7 @@ def _store_people(
             )
         org.people_read_at = now
     if rows:
-        db.execute(insert(OrganizationPerson), rows)
+        db_session.execute(insert(OrganizationPerson), rows)
     return len(rows)
 
 
@@ -164,14 +164,14 @@ def _fill_requesters(requesters: Sequence[Requester], users: dict[int, User]) ->
 
 
 def _failed(
-    db: Session, incident: Incident, message: str, *, by: str, now: datetime
+    db_session: Session, incident: Incident, message: str, *, by: str, now: datetime
 ) -> RefreshResult:
     """Keep the last snapshot, remember the failure and put it on the timeline."""
     incident.contacts_refresh_error = message
     kept = incident.contacts_refreshed_at
     since = f"the list from {kept:%Y-%m-%d %H:%M} UTC is kept" if kept else "no list yet"
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="contacts_refresh_failed",
@@ -183,7 +183,7 @@ def _failed(
 
 
 def _record_success(
-    db: Session, incident: Incident, result: RefreshResult, *, by: str, now: datetime
+    db_session: Session, incident: Incident, result: RefreshResult, *, by: str, now: datetime
 ) -> None:
     gone = (
         f"; no longer in Zendesk: {', '.join(result.missing)} (their people from the last "
@@ -192,7 +192,7 @@ def _record_success(
         else ""
     )
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="contacts_refreshed",

@@ -31,7 +31,7 @@ from comms.contacts.rules import (
     ordered_organizations,
 )
 from comms.incidents.models import Incident
-from comms.incidents.service import record
+from comms.timeline import record
 from comms.zendesk import Gateway, Organization
 
 __all__ = [
@@ -55,7 +55,7 @@ __all__ = [
 
 
 def add_organizations(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     orgs: Sequence[Organization],
     *,
@@ -65,7 +65,7 @@ def add_organizations(
     settings: Settings,
 ) -> list[AffectedOrganization]:
     """Add organisations to the affected ones, skipping those already there; return the new."""
-    present = {o.organization_id for o in affected_organizations(db, incident, settings)}
+    present = {o.organization_id for o in affected_organizations(db_session, incident, settings)}
     added: list[AffectedOrganization] = []
     for org in orgs:
         if org.id in present:
@@ -81,13 +81,13 @@ def add_organizations(
             added_at=now,
         )
         row.priority = is_priority(row, settings.contacts)
-        db.add(row)
+        db_session.add(row)
         added.append(row)
-    db.flush()
+    db_session.flush()
     if added:
         names = ", ".join(o.name for o in added[:10]) + (" …" if len(added) > 10 else "")
         record(
-            db,
+            db_session,
             incident,
             actor=by,
             kind="organizations_added",
@@ -99,7 +99,7 @@ def add_organizations(
 
 
 def add_organizations_by_tag(
-    db: Session,
+    db_session: Session,
     gateway: Gateway,
     incident: Incident,
     tag: str,
@@ -114,12 +114,12 @@ def add_organizations_by_tag(
         raise ValueError("Give an organisation tag.")
     orgs = gateway.organizations_by_tag(tag)
     return add_organizations(
-        db, incident, orgs, how=f"tag {tag}", by=by, now=now, settings=settings
+        db_session, incident, orgs, how=f"tag {tag}", by=by, now=now, settings=settings
     )
 
 
 def add_organizations_by_id(
-    db: Session,
+    db_session: Session,
     gateway: Gateway,
     incident: Incident,
     organization_ids: Sequence[int],
@@ -137,14 +137,16 @@ def add_organizations_by_id(
     unknown = sorted(set(wanted) - {o.id for o in found})
     if unknown:
         raise LookupError(f"Zendesk has no organisation {', '.join(map(str, unknown))}.")
-    return add_organizations(db, incident, found, how=how, by=by, now=now, settings=settings)
+    return add_organizations(
+        db_session, incident, found, how=how, by=by, now=now, settings=settings
+    )
 
 
 def remove_organization(
-    db: Session, incident: Incident, organization_id: int, *, by: str, now: datetime
+    db_session: Session, incident: Incident, organization_id: int, *, by: str, now: datetime
 ) -> None:
     """Remove an affected organisation and its people (LookupError if it is not affected)."""
-    row = db.scalar(
+    row = db_session.scalar(
         select(AffectedOrganization).filter_by(
             incident_id=incident.id, organization_id=organization_id
         )
@@ -153,15 +155,15 @@ def remove_organization(
         raise LookupError(
             f"Organisation {organization_id} is not affected by {incident.reference}."
         )
-    db.execute(
+    db_session.execute(
         delete(OrganizationPerson).filter_by(
             incident_id=incident.id, organization_id=organization_id
         )
     )
-    db.delete(row)
-    db.flush()
+    db_session.delete(row)
+    db_session.flush()
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="organization_removed",
@@ -172,7 +174,7 @@ def remove_organization(
 
 
 def add_requester(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     *,
     ticket_id: int,
@@ -181,28 +183,30 @@ def add_requester(
     email: str = "",
 ) -> None:
     """Make a linked ticket's requester a contact; a refresh fills a missing name or e-mail."""
-    row = db.scalar(select(Requester).filter_by(incident_id=incident.id, ticket_id=ticket_id))
+    row = db_session.scalar(
+        select(Requester).filter_by(incident_id=incident.id, ticket_id=ticket_id)
+    )
     if row is None:
         row = Requester(incident_id=incident.id, ticket_id=ticket_id, name="", email="")
-        db.add(row)
+        db_session.add(row)
     row.user_id = user_id if user_id is not None else row.user_id
     row.name = (name or "").strip() or row.name or ""
     row.email = (email or "").strip() or row.email or ""
-    db.flush()
+    db_session.flush()
 
 
 def add_contact(
-    db: Session, incident: Incident, *, email: str, name: str, by: str, now: datetime
+    db_session: Session, incident: Incident, *, email: str, name: str, by: str, now: datetime
 ) -> None:
     """Add an address by hand (ValueError with the reason if it is not an e-mail address)."""
     address = normalize_email(email)
     name = (name or "").strip()
     if CONTROL.search(name):
         raise ValueError("The name cannot hold line breaks or other control characters.")
-    _override(db, incident, address, name, "add", by, now)
+    _override(db_session, incident, address, name, "add", by, now)
     label = f"{name} <{address}>" if name else address
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="contact_added",
@@ -212,14 +216,16 @@ def add_contact(
     )
 
 
-def exclude_contact(db: Session, incident: Incident, *, email: str, by: str, now: datetime) -> None:
+def exclude_contact(
+    db_session: Session, incident: Incident, *, email: str, by: str, now: datetime
+) -> None:
     """Keep an address off the list until it is included again."""
     address = normalize_email(email)
-    if _is_excluded(db, incident, address):
+    if _is_excluded(db_session, incident, address):
         return
-    _override(db, incident, address, "", "exclude", by, now)
+    _override(db_session, incident, address, "", "exclude", by, now)
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="contact_excluded",
@@ -229,14 +235,16 @@ def exclude_contact(db: Session, incident: Incident, *, email: str, by: str, now
     )
 
 
-def include_contact(db: Session, incident: Incident, *, email: str, by: str, now: datetime) -> None:
+def include_contact(
+    db_session: Session, incident: Incident, *, email: str, by: str, now: datetime
+) -> None:
     """Undo an exclusion (nothing happens if the address is not excluded)."""
     address = normalize_email(email)
-    if not _is_excluded(db, incident, address):
+    if not _is_excluded(db_session, incident, address):
         return
-    _override(db, incident, address, "", "include", by, now)
+    _override(db_session, incident, address, "", "include", by, now)
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="contact_included",
@@ -246,9 +254,9 @@ def include_contact(db: Session, incident: Incident, *, email: str, by: str, now
     )
 
 
-def _is_excluded(db: Session, incident: Incident, address: str) -> bool:
+def _is_excluded(db_session: Session, incident: Incident, address: str) -> bool:
     """Tell whether the latest override of the address excludes it."""
-    latest = db.scalar(
+    latest = db_session.scalar(
         select(ContactOverride)
         .where(
             ContactOverride.incident_id == incident.id,
@@ -261,14 +269,20 @@ def _is_excluded(db: Session, incident: Incident, address: str) -> bool:
 
 
 def _override(
-    db: Session, incident: Incident, address: str, name: str, action: str, by: str, now: datetime
+    db_session: Session,
+    incident: Incident,
+    address: str,
+    name: str,
+    action: str,
+    by: str,
+    now: datetime,
 ) -> None:
-    db.add(
+    db_session.add(
         ContactOverride(
             incident_id=incident.id, email=address, name=name, action=action, by=by, at=now
         )
     )
-    db.flush()
+    db_session.flush()
 
 
 def _count(n: int, noun: str) -> str:

@@ -21,10 +21,11 @@ from comms.auth.models import User
 from comms.clock import Clock
 from comms.config import WEEKDAYS, Settings
 from comms.incidents.models import Incident
-from comms.incidents.service import IncidentError, record
+from comms.incidents.service import IncidentError
 from comms.mail.message import build_message, make_message_id
 from comms.mail.render import EmailRenderer, RenderedEmail, TemplateProblem, as_local, zone_label
 from comms.mail.send import Mailer, MailServerUnavailable
+from comms.timeline import record
 
 log = logging.getLogger(__name__)
 REVIEW_AFTER = timedelta(days=7)
@@ -88,11 +89,17 @@ def review_is_optional(incident: Incident) -> bool:
 
 
 def _record_plan(
-    db: Session, incident: Incident, *, kind: str, by: str, now: datetime, settings: Settings
+    db_session: Session,
+    incident: Incident,
+    *,
+    kind: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Put the follow-up plan on the timeline, with the optional-review note for trivial ones."""
     assert incident.review_at is not None and incident.draft_due_at is not None
-    owner = db.get(User, incident.report_owner_id) if incident.report_owner_id else None
+    owner = db_session.get(User, incident.report_owner_id) if incident.report_owner_id else None
     text = (
         f"review meeting {describe(incident.review_at, settings)}; draft report due by "
         f"{describe(incident.draft_due_at, settings)}; "
@@ -106,10 +113,12 @@ def _record_plan(
         "owner": owner.email if owner else None,
     }
     lead = "Follow-up proposed: " if kind == "review_proposed" else "Follow-up changed: "
-    record(db, incident, actor=by, kind=kind, summary=lead + text, now=now, details=details)
+    record(db_session, incident, actor=by, kind=kind, summary=lead + text, now=now, details=details)
 
 
-def on_resolved(db: Session, incident: Incident, *, now: datetime, settings: Settings) -> None:
+def on_resolved(
+    db_session: Session, incident: Incident, *, now: datetime, settings: Settings
+) -> None:
     """Propose the review meeting, the draft's due date and its owner (the comms manager)."""
     if incident.review_at is not None:
         return
@@ -117,12 +126,14 @@ def on_resolved(db: Session, incident: Incident, *, now: datetime, settings: Set
     incident.draft_due_at = draft_due_for(incident.review_at, settings)
     incident.report_owner_id = incident.report_owner_id or incident.comms_manager_id
     incident.draft_reminder_sent = incident.review_reminder_sent = False
-    db.flush()
-    _record_plan(db, incident, kind="review_proposed", by="system", now=now, settings=settings)
+    db_session.flush()
+    _record_plan(
+        db_session, incident, kind="review_proposed", by="system", now=now, settings=settings
+    )
 
 
 def change_review(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     *,
     review_at: datetime,
@@ -149,18 +160,20 @@ def change_review(
     for which, flag in REMINDERS.items():
         still_sent = getattr(incident, flag) and reminder_at(incident, which, settings) <= now
         setattr(incident, flag, still_sent and not owner_changed)
-    db.flush()
-    _record_plan(db, incident, kind="review_changed", by=by, now=now, settings=settings)
+    db_session.flush()
+    _record_plan(db_session, incident, kind="review_changed", by=by, now=now, settings=settings)
 
 
-def skip_review(db: Session, incident: Incident, *, by: str, now: datetime, note: str = "") -> None:
+def skip_review(
+    db_session: Session, incident: Incident, *, by: str, now: datetime, note: str = ""
+) -> None:
     """Decide no review is needed (trivial or recurring incidents): no reminders, no invite."""
     if incident.review_at is None:
         return
     incident.review_at = incident.draft_due_at = None
-    db.flush()
+    db_session.flush()
     summary = "No review meeting or report needed." + (f" Note: {note}" if note else "")
-    record(db, incident, actor=by, kind="review_skipped", summary=summary, now=now)
+    record(db_session, incident, actor=by, kind="review_skipped", summary=summary, now=now)
 
 
 def reminder_at(incident: Incident, which: str, settings: Settings) -> datetime:
@@ -174,7 +187,7 @@ def reminder_at(incident: Incident, which: str, settings: Settings) -> datetime:
 
 
 def due_followup_reminders(
-    db: Session, settings: Settings, *, now: datetime
+    db_session: Session, settings: Settings, *, now: datetime
 ) -> list[tuple[Incident, str]]:
     """(incident, "draft" | "review") pairs whose reminder is due and not yet sent."""
     query = select(Incident).where(
@@ -185,7 +198,7 @@ def due_followup_reminders(
     )
     return [
         (incident, which)
-        for incident in db.scalars(query.order_by(Incident.id))
+        for incident in db_session.scalars(query.order_by(Incident.id))
         for which, flag in REMINDERS.items()
         if not getattr(incident, flag) and reminder_at(incident, which, settings) <= now
     ]
@@ -196,17 +209,17 @@ def send_followup_reminders(
 ) -> int:
     """Send the due reminders to report owners; each is claimed first, so it goes at most once."""
     sent = 0
-    with session_factory() as db:
-        for incident, which in due_followup_reminders(db, settings, now=clock.now()):
-            sent += _remind(db, incident, which, now=clock.now(), settings=settings)
+    with session_factory() as db_session:
+        for incident, which in due_followup_reminders(db_session, settings, now=clock.now()):
+            sent += _remind(db_session, incident, which, now=clock.now(), settings=settings)
     return sent
 
 
 def _remind(
-    db: Session, incident: Incident, which: str, *, now: datetime, settings: Settings
+    db_session: Session, incident: Incident, which: str, *, now: datetime, settings: Settings
 ) -> bool:
     """Build, claim and send one reminder, and put it on the timeline once sent."""
-    owner = db.get(User, incident.report_owner_id or 0)
+    owner = db_session.get(User, incident.report_owner_id or 0)
     if owner is None:
         return False
     try:
@@ -214,38 +227,43 @@ def _remind(
     except (TemplateProblem, ValueError) as problem:
         log.error("%s: the %s reminder cannot be built: %s", incident.reference, which, problem)
         return False
-    if not (_claim(db, incident, which) and _send(db, settings, incident, which, message)):
+    if not (
+        _claim(db_session, incident, which)
+        and _send(db_session, settings, incident, which, message)
+    ):
         return False
     about = "the draft report's due date" if which == "draft" else "the review meeting"
     summary = f"Reminded {owner.email} of {about}."
-    record(db, incident, actor="system", kind="followup_reminder", summary=summary, now=now)
-    db.commit()
+    record(db_session, incident, actor="system", kind="followup_reminder", summary=summary, now=now)
+    db_session.commit()
     return True
 
 
-def _claim(db: Session, incident: Incident, which: str) -> bool:
+def _claim(db_session: Session, incident: Incident, which: str) -> bool:
     """Mark the reminder sent for these dates, unless another process got there first."""
     column = getattr(Incident, REMINDERS[which])
-    claimed = db.execute(
+    claimed = db_session.execute(
         update(Incident)
         .where(Incident.id == incident.id, column.is_(False))
         .where(Incident.review_at == incident.review_at)
         .values({column: True})
     )
-    db.commit()
+    db_session.commit()
     return bool(getattr(claimed, "rowcount", 0))
 
 
 def _send(
-    db: Session, settings: Settings, incident: Incident, which: str, message: EmailMessage
+    db_session: Session, settings: Settings, incident: Incident, which: str, message: EmailMessage
 ) -> bool:
     try:
         with Mailer(settings.smtp) as mailer:
             outcome = mailer.send(message)
     except MailServerUnavailable as unavailable:
         column = getattr(Incident, REMINDERS[which])
-        db.execute(update(Incident).where(Incident.id == incident.id).values({column: False}))
-        db.commit()  # nothing left: the next tick tries again
+        db_session.execute(
+            update(Incident).where(Incident.id == incident.id).values({column: False})
+        )
+        db_session.commit()  # nothing left: the next tick tries again
         log.warning("%s: the %s reminder waits: %s", incident.reference, which, unavailable)
         return False
     if outcome.state != "sent":

@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comms.incidents.models import Candidate, Incident, LinkedTicket, MergeRequest
-from comms.incidents.service import IncidentError, record, require_open
+from comms.incidents.service import IncidentError, require_open
 from comms.incidents.tickets import refuse_taken
+from comms.timeline import record
 from comms.zendesk import Gateway, TicketOutcome, ZendeskError
 from comms.zendesk.base import chunks
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from comms.config import Settings
 from comms.incidents.models import PRIORITY_BY_SEVERITY, Candidate, Incident
-from comms.incidents.service import IncidentError, record, require_open
+from comms.incidents.service import IncidentError, require_open
 from comms.incidents.tickets import add_candidate, link, refuse_taken
+from comms.timeline import record
 from comms.zendesk import Gateway, Ticket, ZendeskError
 
 

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from comms import timeline
 from comms.auth.models import User
 from comms.config import Settings
 from comms.contacts.lists import affected_organizations, contact_list, people_counts
 from comms.incidents.followup import describe, review_is_optional
 from comms.incidents.models import Incident, LinkedTicket, MergeRequest, TimelineEvent
-from comms.incidents.service import timeline
 from comms.incidents.tickets import agent_link, linked_tickets
 from comms.updates.models import Delivery, Update
 
@@ -83,7 +83,7 @@ def span(delta: timedelta) -> str:
     return f"{days} day{'s' if days != 1 else ''} {text}" if days else text
 
 
-def _updates(db: Session, incident: Incident) -> list[UpdateRow]:
+def _updates(db_session: Session, incident: Incident) -> list[UpdateRow]:
     counts: dict[int, Counter[str]] = {}
     query = (
         select(Delivery.update_id, Delivery.state, func.count())
@@ -91,9 +91,9 @@ def _updates(db: Session, incident: Incident) -> list[UpdateRow]:
         .where(Update.incident_id == incident.id)
         .group_by(Delivery.update_id, Delivery.state)
     )
-    for update_id, state, count in db.execute(query):
+    for update_id, state, count in db_session.execute(query):
         counts.setdefault(update_id, Counter())[state] = count
-    updates = db.scalars(
+    updates = db_session.scalars(
         select(Update).where(Update.incident_id == incident.id).order_by(Update.number)
     )
     return [
@@ -104,28 +104,28 @@ def _updates(db: Session, incident: Incident) -> list[UpdateRow]:
     ]
 
 
-def build(db: Session, incident: Incident, settings: Settings, *, now: datetime) -> Report:
+def build(db_session: Session, incident: Incident, settings: Settings, *, now: datetime) -> Report:
     """Gather the report from the timeline, updates, tickets, merges and affected clients."""
-    people = people_counts(db, incident)
+    people = people_counts(db_session, incident)
     organizations = [
         OrganizationRow(org.name, people.get(org.organization_id, 0), org.priority)
-        for org in affected_organizations(db, incident, settings)
+        for org in affected_organizations(db_session, incident, settings)
     ]
-    merges = db.scalars(
+    merges = db_session.scalars(
         select(MergeRequest)
         .where(MergeRequest.incident_id == incident.id)
         .order_by(MergeRequest.id)
     )
     return Report(
         incident=incident,
-        events=timeline(db, incident),
+        events=timeline.events(db_session, incident),
         organizations=organizations,
-        contact_count=len(contact_list(db, incident, settings)),
-        updates=_updates(db, incident),
-        tickets=linked_tickets(db, incident),
+        contact_count=len(contact_list(db_session, incident, settings)),
+        updates=_updates(db_session, incident),
+        tickets=linked_tickets(db_session, incident),
         merges=list(merges),
-        comms_manager=db.get(User, incident.comms_manager_id or 0),
-        owner=db.get(User, incident.report_owner_id or 0),
+        comms_manager=db_session.get(User, incident.comms_manager_id or 0),
+        owner=db_session.get(User, incident.report_owner_id or 0),
         now=now,
     )
 

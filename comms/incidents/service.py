@@ -1,11 +1,10 @@
-"""Declare incidents, change severity and status, and keep the timeline."""
+"""Declare incidents and change their severity and status."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,7 +12,8 @@ from sqlalchemy.orm import Session
 from comms.auth.models import User
 from comms.auth.service import valid_email
 from comms.config import Settings
-from comms.incidents.models import SEVERITIES, STATUSES, Incident, LinkedTicket, TimelineEvent
+from comms.incidents.models import SEVERITIES, STATUSES, Incident, LinkedTicket
+from comms.timeline import record
 
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -40,30 +40,6 @@ class DashboardRow:
     linked_count: int
     contact_count: int
     next_update_due_at: datetime | None
-
-
-def record(
-    db_session: Session,
-    incident: Incident,
-    *,
-    actor: str,
-    kind: str,
-    summary: str,
-    now: datetime,
-    details: dict[str, Any] | None = None,
-) -> TimelineEvent:
-    """Add one entry to the incident's timeline; entries are never changed or removed."""
-    event = TimelineEvent(
-        incident_id=incident.id,
-        at=now,
-        actor=actor,
-        kind=kind,
-        summary=summary,
-        details=details or {},
-    )
-    db_session.add(event)
-    db_session.flush()
-    return event
 
 
 def check_title(title: str) -> str:
@@ -251,16 +227,6 @@ def linked_counts(db_session: Session) -> dict[int, int]:
         .group_by(LinkedTicket.incident_id)
     )
     return {incident_id: count for incident_id, count in rows}
-
-
-def timeline(db_session: Session, incident: Incident) -> list[TimelineEvent]:
-    return list(
-        db_session.scalars(
-            select(TimelineEvent)
-            .where(TimelineEvent.incident_id == incident.id)
-            .order_by(TimelineEvent.at, TimelineEvent.id)
-        )
-    )
 
 
 def dashboard(db_session: Session, settings: Settings | None = None) -> list[DashboardRow]:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from comms.config import Settings
 from comms.incidents.models import Candidate, Incident, LinkedTicket
-from comms.incidents.service import IncidentError, record, require_open
+from comms.incidents.service import IncidentError, require_open
+from comms.timeline import record
 from comms.zendesk import Gateway, Ticket
 
 Progress = Callable[[int, int], None]

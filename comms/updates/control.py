@@ -8,14 +8,14 @@ from sqlalchemy.orm import Session
 
 from comms.config import Settings
 from comms.incidents.models import Incident
-from comms.incidents.service import record
 from comms.mail.render import EmailRenderer
+from comms.timeline import record
 from comms.updates.schedule import plan_next
 from comms.updates.service import UpdateProblem, latest
 
 
 def set_paused(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     *,
     paused: bool,
@@ -44,9 +44,9 @@ def set_paused(
             incident.next_update_due_at = due
         after = f"; next update {EmailRenderer(settings).localtime(due)}" if due else ""
         summary = "Resumed the automatic updates" + (f": {reason}" if reason else "") + after
-    db.flush()
+    db_session.flush()
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="schedule_paused" if paused else "schedule_resumed",
@@ -56,14 +56,16 @@ def set_paused(
     )
 
 
-def reschedule(db: Session, incident: Incident, *, now: datetime, settings: Settings) -> None:
+def reschedule(
+    db_session: Session, incident: Incident, *, now: datetime, settings: Settings
+) -> None:
     """Re-plan the next automatic update from the last one after a severity change."""
-    last = latest(db, incident)
+    last = latest(db_session, incident)
     if not incident.is_open or last is None:
         return
     due = plan_next(last.created_at, incident.severity, settings.schedule, settings.web.tz).due_at
     incident.next_update_due_at = max(due, now) if due else None
-    db.flush()
+    db_session.flush()
 
 
 def _iso(moment: datetime | None) -> str | None:

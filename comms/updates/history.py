@@ -30,10 +30,10 @@ class UpdateSummary:
         return bool(self.counts["pending"] or self.counts["sending"])
 
 
-def counts_by_update(db: Session, update_ids: list[int]) -> dict[int, dict[str, int]]:
+def counts_by_update(db_session: Session, update_ids: list[int]) -> dict[int, dict[str, int]]:
     """Delivery counts per state for each update, every state present (0 when none)."""
     counts = {update_id: dict.fromkeys(DELIVERY_STATES, 0) for update_id in update_ids}
-    rows = db.execute(
+    rows = db_session.execute(
         select(Delivery.update_id, Delivery.state, func.count())
         .where(Delivery.update_id.in_(update_ids))
         .group_by(Delivery.update_id, Delivery.state)
@@ -43,15 +43,15 @@ def counts_by_update(db: Session, update_ids: list[int]) -> dict[int, dict[str, 
     return counts
 
 
-def history(db: Session, incident: Incident) -> list[UpdateSummary]:
+def history(db_session: Session, incident: Incident) -> list[UpdateSummary]:
     """The incident's updates, newest first, with counts and the deliveries that went wrong."""
     updates = list(
-        db.scalars(
+        db_session.scalars(
             select(Update).where(Update.incident_id == incident.id).order_by(Update.number.desc())
         )
     )
-    counts = counts_by_update(db, [u.id for u in updates])
-    troubled = db.scalars(
+    counts = counts_by_update(db_session, [u.id for u in updates])
+    troubled = db_session.scalars(
         select(Delivery)
         .where(Delivery.update_id.in_([u.id for u in updates]))
         .where(Delivery.state.in_(PROBLEM_STATES))
@@ -64,14 +64,16 @@ def history(db: Session, incident: Incident) -> list[UpdateSummary]:
     return [UpdateSummary(u, counts[u.id], problems.get(u.id, [])) for u in updates]
 
 
-def find(db: Session, incident: Incident, number: int) -> Update | None:
+def find(db_session: Session, incident: Incident, number: int) -> Update | None:
     """One update of the incident by its number."""
-    return db.scalar(select(Update).filter_by(incident_id=incident.id, number=number))
+    return db_session.scalar(select(Update).filter_by(incident_id=incident.id, number=number))
 
 
-def deliveries(db: Session, update: Update) -> list[Delivery]:
+def deliveries(db_session: Session, update: Update) -> list[Delivery]:
     """Every delivery of an update, in the order they were written."""
-    return list(db.scalars(select(Delivery).filter_by(update_id=update.id).order_by(Delivery.id)))
+    return list(
+        db_session.scalars(select(Delivery).filter_by(update_id=update.id).order_by(Delivery.id))
+    )
 
 
 def update_json(summary: UpdateSummary) -> dict:

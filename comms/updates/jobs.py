@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from comms.clock import Clock
 from comms.config import Settings
-from comms.incidents.models import Incident, TimelineEvent
-from comms.incidents.service import record
+from comms.incidents.models import Incident
 from comms.mail.render import EmailRenderer, TemplateProblem
+from comms.timeline import latest, record
 from comms.updates.schedule import (
     cadence,
     in_working_hours,
@@ -47,14 +47,14 @@ class DueReport:
     deferred: list[str] = field(default_factory=list)  # missed, waiting for working hours
 
 
-def due_updates(db: Session, settings: Settings, *, now: datetime) -> list[Incident]:
+def due_updates(db_session: Session, settings: Settings, *, now: datetime) -> list[Incident]:
     """Open, unpaused incidents whose next automatic update is due, the most overdue first."""
     query = select(Incident).where(
         Incident.status != "resolved",
         Incident.schedule_paused.is_(False),
         Incident.next_update_due_at <= now,
     )
-    return list(db.scalars(query.order_by(Incident.next_update_due_at)))
+    return list(db_session.scalars(query.order_by(Incident.next_update_due_at)))
 
 
 def run_due(
@@ -66,8 +66,8 @@ def run_due(
 ) -> DueReport:
     """Refresh contacts and publish the due update of every due incident."""
     report = DueReport()
-    with session_factory() as db:
-        due_ids = [incident.id for incident in due_updates(db, settings, now=clock.now())]
+    with session_factory() as db_session:
+        due_ids = [incident.id for incident in due_updates(db_session, settings, now=clock.now())]
     for incident_id in due_ids:
         if gateway is not None:
             _refresh_contacts(session_factory, settings, incident_id, gateway, clock)
@@ -89,13 +89,13 @@ def _refresh_contacts(
     """Read the contacts again from Zendesk; on trouble the last snapshot is used."""
     from comms.contacts.service import refresh
 
-    with session_factory() as db:
-        incident = db.get_one(Incident, incident_id)
+    with session_factory() as db_session:
+        incident = db_session.get_one(Incident, incident_id)
         try:
-            refresh(db, gateway, incident, settings, now=clock.now())
-            db.commit()
+            refresh(db_session, gateway, incident, settings, now=clock.now())
+            db_session.commit()
         except Exception:  # refresh handles Zendesk itself; anything else keeps the snapshot
-            db.rollback()
+            db_session.rollback()
             log.exception("refreshing the contacts of %s failed", incident.reference)
 
 
@@ -106,21 +106,21 @@ def _publish_due(
     clock: Clock,
     report: DueReport,
 ) -> None:
-    with session_factory() as db:
-        incident = db.get_one(Incident, incident_id)
-        lock(db, incident)
-        db.refresh(incident)
+    with session_factory() as db_session:
+        incident = db_session.get_one(Incident, incident_id)
+        lock(db_session, incident)
+        db_session.refresh(incident)
         now, due = clock.now(), incident.next_update_due_at
         if incident.schedule_paused or not incident.is_open or due is None or due > now:
             return  # someone sent manually, paused or resolved meanwhile
         slots = slots_between(due, now, incident.severity, settings.schedule, settings.web.tz)
         if _too_late_tonight(incident.severity, slots[-1], now, settings):
-            _wait_for_working_hours(db, incident, slots, now=now, settings=settings)
+            _wait_for_working_hours(db_session, incident, slots, now=now, settings=settings)
             report.deferred.append(incident.reference)
             return
         try:
             publish(
-                db,
+                db_session,
                 incident,
                 message=incident.current_message,
                 trigger="schedule",
@@ -130,24 +130,24 @@ def _publish_due(
                 planned_from=_slot_filled(incident.severity, slots[-1], now, settings),
             )
         except (TemplateProblem, UpdateProblem) as problem:
-            db.rollback()
+            db_session.rollback()
             # A broken template, or no list because Zendesk failed: try again at the next tick.
             keep_slot = isinstance(problem, TemplateProblem) or bool(
                 incident.contacts_refresh_error
             )
-            _hold(db, incident, due, str(problem), keep_slot, now=now, settings=settings)
+            _hold(db_session, incident, due, str(problem), keep_slot, now=now, settings=settings)
             report.held.append(incident.reference)
             return
         if len(slots) > 1:
             _record_missed(
-                db,
+                db_session,
                 incident,
                 slots[:-1],
                 now=now,
                 settings=settings,
                 outcome="one current update was sent instead",
             )
-        db.commit()
+        db_session.commit()
         report.published.append(incident.reference)
 
 
@@ -180,13 +180,18 @@ def _slot_filled(
 
 
 def _wait_for_working_hours(
-    db: Session, incident: Incident, missed: list[datetime], *, now: datetime, settings: Settings
+    db_session: Session,
+    incident: Incident,
+    missed: list[datetime],
+    *,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Send nothing at night: write down what was missed and resume with working hours."""
     resume = next_working_start(now, settings.schedule, settings.web.tz)
     incident.next_update_due_at = resume
     _record_missed(
-        db,
+        db_session,
         incident,
         missed,
         now=now,
@@ -196,11 +201,11 @@ def _wait_for_working_hours(
         f"{EmailRenderer(settings).localtime(resume)}",
         details={"resumes_at": resume.isoformat()},
     )
-    db.commit()
+    db_session.commit()
 
 
 def _hold(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     due: datetime,
     problem: str,
@@ -215,17 +220,12 @@ def _hold(
     list that is empty because Zendesk failed, so the update goes out once Zendesk answers.
     With no status text or no contacts there is nothing to send, so the schedule moves on.
     """
-    db.refresh(incident)
+    db_session.refresh(incident)
     slot = due.isoformat()
-    last = db.scalar(
-        select(TimelineEvent)
-        .filter_by(incident_id=incident.id, kind="automatic_update_held")
-        .order_by(TimelineEvent.id.desc())
-        .limit(1)
-    )
+    last = latest(db_session, incident, "automatic_update_held")
     if last is None or last.details.get("slot") != slot:
         record(
-            db,
+            db_session,
             incident,
             actor=SCHEDULER,
             kind="automatic_update_held",
@@ -237,11 +237,11 @@ def _hold(
     if not keep_slot:
         slot_after = plan_next(now, incident.severity, settings.schedule, settings.web.tz)
         incident.next_update_due_at = slot_after.due_at
-    db.commit()
+    db_session.commit()
 
 
 def _record_missed(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     missed: list[datetime],
     *,
@@ -255,7 +255,7 @@ def _record_missed(
     shown = [renderer.localtime_short(slot) for slot in missed[:12]]
     more = f" and {len(missed) - len(shown)} more" if len(missed) > len(shown) else ""
     record(
-        db,
+        db_session,
         incident,
         actor=SCHEDULER,
         kind="slots_missed",

@@ -10,18 +10,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from comms.incidents.models import Incident
-from comms.incidents.service import record
+from comms.timeline import record
 from comms.updates.models import Update
 
 
 def note(
-    db: Session, updates: Sequence[tuple[Update, Incident]], problem: str, *, now: datetime
+    db_session: Session, updates: Sequence[tuple[Update, Incident]], problem: str, *, now: datetime
 ) -> None:
     """Show the problem on each update; put it on the timeline when it is new for that update."""
     for update_row, incident in updates:
         if update_row.send_problem != problem:
             record(
-                db,
+                db_session,
                 incident,
                 actor="sender",
                 kind="update_held_up",
@@ -29,13 +29,15 @@ def note(
                 now=now,
                 details={"update": update_row.number, "problem": problem},
             )
-        db.execute(update(Update).where(Update.id == update_row.id).values(send_problem=problem))
+        db_session.execute(
+            update(Update).where(Update.id == update_row.id).values(send_problem=problem)
+        )
         set_committed_value(update_row, "send_problem", problem)
 
 
-def clear(db: Session, update_id: int) -> None:
+def clear(db_session: Session, update_id: int) -> None:
     """The update is going out again: forget the problem."""
-    db.execute(
+    db_session.execute(
         update(Update)
         .where(Update.id == update_id, Update.send_problem != "")
         .values(send_problem="")

@@ -36,7 +36,7 @@ def render_reminder(renderer: EmailRenderer, values: dict) -> RenderedEmail:
 
 
 def reminder_message(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     manager: User,
     due_at: datetime,
@@ -46,14 +46,14 @@ def reminder_message(
 ) -> EmailMessage:
     """The reminder to one comms manager about one slot."""
     renderer = EmailRenderer(settings)
-    previous = latest(db, incident)
+    previous = latest(db_session, incident)
     values = {
         **renderer.defaults(),
         "incident": incident,
         "manager_name": manager.name,
         "due_at": due_at,
         "minutes": max(1, round((due_at - now).total_seconds() / 60)),
-        "recipients": len(recipients(db, incident, settings)),
+        "recipients": len(recipients(db_session, incident, settings)),
         "message": incident.current_message or "(no status text yet)",
         "repeats_previous": previous is not None
         and previous.message.strip() == incident.current_message.strip(),
@@ -76,7 +76,7 @@ def reminder_message(
     )
 
 
-def due_reminders(db: Session, settings: Settings, *, now: datetime) -> list[Incident]:
+def due_reminders(db_session: Session, settings: Settings, *, now: datetime) -> list[Incident]:
     """Incidents whose automatic update comes within the reminder window, not yet reminded."""
     before = timedelta(minutes=settings.schedule.reminder_minutes_before)
     if before <= timedelta(0):
@@ -92,7 +92,7 @@ def due_reminders(db: Session, settings: Settings, *, now: datetime) -> list[Inc
             Incident.reminder_sent_for != Incident.next_update_due_at,
         ),
     )
-    return list(db.scalars(query))
+    return list(db_session.scalars(query))
 
 
 def send_reminders(
@@ -100,45 +100,49 @@ def send_reminders(
 ) -> int:
     """Send the reminders that are due; each slot is claimed before sending, so at most once."""
     sent = 0
-    with session_factory() as db:
-        for incident in due_reminders(db, settings, now=clock.now()):
-            manager = db.get(User, incident.comms_manager_id)
+    with session_factory() as db_session:
+        for incident in due_reminders(db_session, settings, now=clock.now()):
+            manager = db_session.get(User, incident.comms_manager_id)
             due_at = incident.next_update_due_at
             if manager is None or due_at is None:
                 continue
             try:
                 message = reminder_message(
-                    db, incident, manager, due_at, now=clock.now(), settings=settings
+                    db_session, incident, manager, due_at, now=clock.now(), settings=settings
                 )
             except (TemplateProblem, ValueError) as problem:
                 log.error("the reminder for %s cannot be built: %s", incident.reference, problem)
                 continue
-            if _claim(db, incident, due_at) and _send(db, settings, incident, message):
+            if _claim(db_session, incident, due_at) and _send(
+                db_session, settings, incident, message
+            ):
                 sent += 1
     return sent
 
 
-def _claim(db: Session, incident: Incident, due_at: datetime) -> bool:
-    claimed = db.execute(
+def _claim(db_session: Session, incident: Incident, due_at: datetime) -> bool:
+    claimed = db_session.execute(
         update(Incident)
         .where(Incident.id == incident.id, Incident.next_update_due_at == due_at)
         .where(or_(Incident.reminder_sent_for.is_(None), Incident.reminder_sent_for != due_at))
         .values(reminder_sent_for=due_at)
     )
-    db.commit()
+    db_session.commit()
     return bool(getattr(claimed, "rowcount", 0))
 
 
-def _send(db: Session, settings: Settings, incident: Incident, message: EmailMessage) -> bool:
+def _send(
+    db_session: Session, settings: Settings, incident: Incident, message: EmailMessage
+) -> bool:
     try:
         with Mailer(settings.smtp) as mailer:
             outcome = mailer.send(message)
     except MailServerUnavailable as unavailable:
         # Nothing left: release the slot so the next tick tries again.
-        db.execute(
+        db_session.execute(
             update(Incident).where(Incident.id == incident.id).values(reminder_sent_for=None)
         )
-        db.commit()
+        db_session.commit()
         log.warning("the reminder for %s waits: %s", incident.reference, unavailable)
         return False
     if outcome.state != "sent":

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from comms.config import Settings
 from comms.incidents.models import Incident
-from comms.incidents.service import record
+from comms.timeline import record
 from comms.updates.models import Update
 from comms.updates.service import UpdateProblem, lock, publish, recipients
 from comms.zendesk import Gateway, ZendeskError
@@ -36,7 +36,7 @@ class Resolution:
 
 
 def resolve(
-    db: Session,
+    db_session: Session,
     gateway: Gateway | None,
     incident: Incident,
     *,
@@ -51,12 +51,12 @@ def resolve(
         raise UpdateProblem(f"{incident.reference} is already resolved.")
     if not (message or "").strip():
         raise UpdateProblem("Write the resolution message: it is the clients' last update.")
-    lock(db, incident)
+    lock(db_session, incident)
     update = None
-    count = len(recipients(db, incident, settings))
+    count = len(recipients(db_session, incident, settings))
     if count:
         update = publish(
-            db,
+            db_session,
             incident,
             message=message,
             kind="resolved",
@@ -68,10 +68,10 @@ def resolve(
     incident.status = "resolved"
     incident.resolved_at = now
     incident.next_update_due_at = None
-    db.flush()
+    db_session.flush()
     sent = f"; the resolved update goes to {count} contacts" if update else ""
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="resolved",
@@ -82,14 +82,14 @@ def resolve(
     solved, problem = False, ""
     if solve_parent:
         solved, problem = solve_parent_ticket(
-            db, gateway, incident, message=message, by=by, now=now
+            db_session, gateway, incident, message=message, by=by, now=now
         )
-    _follow_up(db, incident, now=now, settings=settings)
+    _follow_up(db_session, incident, now=now, settings=settings)
     return Resolution(update, solved, problem)
 
 
 def solve_parent_ticket(
-    db: Session,
+    db_session: Session,
     gateway: Gateway | None,
     incident: Incident,
     *,
@@ -110,7 +110,7 @@ def solve_parent_ticket(
         except ZendeskError as error:
             problem = f"Zendesk did not solve parent ticket #{ticket}: {error}"
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="parent_not_solved" if problem else "parent_solved",
@@ -123,9 +123,11 @@ def solve_parent_ticket(
     return not problem, problem
 
 
-def _follow_up(db: Session, incident: Incident, *, now: datetime, settings: Settings) -> None:
+def _follow_up(
+    db_session: Session, incident: Incident, *, now: datetime, settings: Settings
+) -> None:
     """Hand over to the follow-up (review meeting, report) when that module exists."""
     if importlib.util.find_spec(FOLLOWUP_MODULE) is None:
         return
     followup = importlib.import_module(FOLLOWUP_MODULE)
-    followup.on_resolved(db, incident, now=now, settings=settings)
+    followup.on_resolved(db_session, incident, now=now, settings=settings)

@@ -60,9 +60,9 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
 
 
-def recover_stuck(db: Session, settings: Settings, *, now: datetime) -> int:
+def recover_stuck(db_session: Session, settings: Settings, *, now: datetime) -> int:
     """Release rows whose sender died: undispatched ones to pending, dispatched ones uncertain."""
-    released = db.execute(
+    released = db_session.execute(
         update(Delivery)
         .where(
             Delivery.state == "sending",
@@ -71,7 +71,7 @@ def recover_stuck(db: Session, settings: Settings, *, now: datetime) -> int:
         )
         .values(state="pending", claimed_by="")
     )
-    stuck = db.execute(
+    stuck = db_session.execute(
         select(Delivery.id, Delivery.claimed_by, Update.kind, Delivery.uncertain_resent)
         .join(Update)
         .where(
@@ -81,11 +81,11 @@ def recover_stuck(db: Session, settings: Settings, *, now: datetime) -> int:
     ).all()
     lost = SendOutcome("uncertain", "the sender stopped while sending this message")
     for delivery_id, token, kind, resent in stuck:
-        _record(db, delivery_id, token, kind, resent, lost, now=now, attempts=None)
+        _record(db_session, delivery_id, token, kind, resent, lost, now=now, attempts=None)
     return int(getattr(released, "rowcount", 0) or 0) + len(stuck)
 
 
-def claim(db: Session, token: str, *, now: datetime, size: int) -> list[int]:
+def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[int]:
     """Mark up to `size` due rows `sending` for this sender; the caller commits at once.
 
     Pending rows come first, then retries that are due; each kind is its own query so the
@@ -99,7 +99,7 @@ def claim(db: Session, token: str, *, now: datetime, size: int) -> list[int]:
         if len(claimed) >= size:
             break
         chosen = select(Delivery.id).where(due).order_by(Delivery.id).limit(size - len(claimed))
-        rows = db.scalars(
+        rows = db_session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()))
             .where(due)
@@ -112,7 +112,7 @@ def claim(db: Session, token: str, *, now: datetime, size: int) -> list[int]:
 
 
 def _record(
-    db: Session,
+    db_session: Session,
     delivery_id: int,
     token: str,
     kind: str,
@@ -141,7 +141,7 @@ def _record(
         state = "retrying"
         values.update(uncertain_resent=True, next_attempt_at=now + RESEND_DELAY)
         values["smtp_reply"] = f"{outcome.reply}; the resolved update will be sent once more"
-    db.execute(
+    db_session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.claimed_by == token)
         .where(Delivery.state.in_(("sending", "uncertain")))
@@ -154,8 +154,10 @@ def _record(
 class _Pass:
     """One run of the sender over one SMTP connection."""
 
-    def __init__(self, db: Session, settings: Settings, clock: Clock, report: SendReport) -> None:
-        self.db, self.settings, self.clock, self.report = db, settings, clock, report
+    def __init__(
+        self, db_session: Session, settings: Settings, clock: Clock, report: SendReport
+    ) -> None:
+        self.db, self.settings, self.clock, self.report = db_session, settings, clock, report
         self.token = uuid.uuid4().hex
         self.renderer = EmailRenderer(settings)
         self.updates: dict[int, tuple[Update, Incident]] = {}
@@ -272,15 +274,15 @@ def send_pending(
 ) -> SendReport:
     """Send every due delivery (at most `limit`) over one connection; report what happened."""
     report = SendReport()
-    with session_factory() as db:
-        report.recovered = recover_stuck(db, settings, now=clock.now())
-        db.commit()
-        work = _Pass(db, settings, clock, report)
+    with session_factory() as db_session:
+        report.recovered = recover_stuck(db_session, settings, now=clock.now())
+        db_session.commit()
+        work = _Pass(db_session, settings, clock, report)
         with Mailer(settings.smtp) as mailer:
             while limit is None or report.attempted + report.returned < limit:
                 room = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - report.attempted)
-                ids = claim(db, work.token, now=clock.now(), size=room)
-                db.commit()
+                ids = claim(db_session, work.token, now=clock.now(), size=room)
+                db_session.commit()
                 if not ids or not work.send_batch(mailer, work.load(ids)):
                     break
     return report

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from comms.config import Settings
 from comms.contacts.service import Contact, contact_list
 from comms.incidents.models import Incident
-from comms.incidents.service import record
 from comms.mail.render import EmailRenderer, RenderedEmail
+from comms.timeline import record
 from comms.updates import messages
 from comms.updates.models import KINDS, Delivery, Update
 from comms.updates.schedule import NextSlot, plan_next
@@ -43,19 +43,19 @@ class Plan:
     next_slot: NextSlot
 
 
-def latest(db: Session, incident: Incident) -> Update | None:
+def latest(db_session: Session, incident: Incident) -> Update | None:
     """The incident's most recent update."""
     query = select(Update).where(Update.incident_id == incident.id)
-    return db.scalar(query.order_by(Update.number.desc()).limit(1))
+    return db_session.scalar(query.order_by(Update.number.desc()).limit(1))
 
 
-def recipients(db: Session, incident: Incident, settings: Settings) -> list[Contact]:
+def recipients(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
     """Everyone the next update goes to."""
-    return [c for c in contact_list(db, incident, settings) if not c.excluded]
+    return [c for c in contact_list(db_session, incident, settings) if not c.excluded]
 
 
 def plan(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     *,
     message: str,
@@ -69,7 +69,7 @@ def plan(
     The next slot is planned from `planned_from` (the slot an automatic update fills, so the
     schedule keeps to its slots) or else from now (a manual send restarts the clock).
     """
-    previous = latest(db, incident)
+    previous = latest(db_session, incident)
     if kind == "resolved":
         slot = NextSlot(None, False)
     else:
@@ -96,20 +96,22 @@ def _check_text(incident: Incident, message: str, trigger: str) -> str:
     return text
 
 
-def lock(db: Session, incident: Incident) -> None:
+def lock(db_session: Session, incident: Incident) -> None:
     """Hold the incident's row until commit, so two publishers cannot race.
 
     PostgreSQL locks the row; SQLite has no row locks, so a no-op write takes the database's
     write lock now (reads before the first write are not part of the transaction there).
     """
-    if db.get_bind().dialect.name == "sqlite":
-        db.execute(update(Incident).where(Incident.id == incident.id).values(id=Incident.id))
+    if db_session.get_bind().dialect.name == "sqlite":
+        db_session.execute(
+            update(Incident).where(Incident.id == incident.id).values(id=Incident.id)
+        )
     else:
-        db.execute(select(Incident.id).where(Incident.id == incident.id).with_for_update())
+        db_session.execute(select(Incident.id).where(Incident.id == incident.id).with_for_update())
 
 
 def publish(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     *,
     message: str,
@@ -125,12 +127,12 @@ def publish(
     `planned_from`: the slot an automatic update fills; the next slot follows from it.
     """
     text = _check_text(incident, message, trigger)
-    lock(db, incident)
-    contacts = recipients(db, incident, settings)
+    lock(db_session, incident)
+    contacts = recipients(db_session, incident, settings)
     if not contacts:
         raise UpdateProblem(f"{incident.reference} has no contacts yet: add some first.")
     planned = plan(
-        db,
+        db_session,
         incident,
         message=text,
         kind=kind,
@@ -150,25 +152,31 @@ def publish(
         created_by=by,
         send_problem="",
     )
-    rows = _delivery_rows(db, incident, new, contacts, settings)
-    db.add(new)
-    db.flush()
-    db.execute(insert(Delivery), [{**row, "update_id": new.id} for row in rows])
-    superseded = _supersede_older(db, incident, new)
+    rows = _delivery_rows(db_session, incident, new, contacts, settings)
+    db_session.add(new)
+    db_session.flush()
+    db_session.execute(insert(Delivery), [{**row, "update_id": new.id} for row in rows])
+    superseded = _supersede_older(db_session, incident, new)
     incident.current_message = text
     if trigger != "resolve":
         incident.next_update_due_at = planned.next_slot.due_at
-    db.flush()
-    _record_published(db, incident, new, len(rows), superseded, by=by, now=now, settings=settings)
+    db_session.flush()
+    _record_published(
+        db_session, incident, new, len(rows), superseded, by=by, now=now, settings=settings
+    )
     return new
 
 
 def _delivery_rows(
-    db: Session, incident: Incident, new: Update, contacts: list[Contact], settings: Settings
+    db_session: Session,
+    incident: Incident,
+    new: Update,
+    contacts: list[Contact],
+    settings: Settings,
 ) -> list[dict]:
     """Render every contact's message (TemplateProblem stops it all) and make their rows."""
     renderer = EmailRenderer(settings)
-    threads = _threads(db, incident)
+    threads = _threads(db_session, incident)
     rows = []
     for contact in contacts:
         row = {
@@ -194,7 +202,7 @@ def _delivery_rows(
     return rows
 
 
-def _threads(db: Session, incident: Incident) -> dict[str, tuple[str, ...]]:
+def _threads(db_session: Session, incident: Incident) -> dict[str, tuple[str, ...]]:
     """Each contact's thread so far: the Message-IDs of their first and latest message received.
 
     The ids are those of messages the contact was actually sent, so a contact added later, or
@@ -213,7 +221,7 @@ def _threads(db: Session, incident: Incident) -> dict[str, tuple[str, ...]]:
         .group_by(address)
         .subquery()
     )
-    found = db.execute(
+    found = db_session.execute(
         select(address, Delivery.message_id)
         .join(Update, Delivery.update_id == Update.id)
         .join(
@@ -242,10 +250,10 @@ def _thread_fields(thread: tuple[str, ...]) -> dict[str, str]:
     }
 
 
-def _supersede_older(db: Session, incident: Incident, new: Update) -> int:
+def _supersede_older(db_session: Session, incident: Incident, new: Update) -> int:
     """Older deliveries still waiting are replaced by this update: no backlog of stale news."""
     older = select(Update.id).where(Update.incident_id == incident.id, Update.id != new.id)
-    result = db.execute(
+    result = db_session.execute(
         update(Delivery)
         .where(Delivery.update_id.in_(older), Delivery.state.in_(("pending", "retrying")))
         .values(state="superseded", smtp_reply=f"superseded by update {new.number}")
@@ -254,7 +262,7 @@ def _supersede_older(db: Session, incident: Incident, new: Update) -> int:
 
 
 def _record_published(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     new: Update,
     count: int,
@@ -272,7 +280,7 @@ def _record_published(
     )
     dropped = f"; {superseded} unsent older deliveries superseded" if superseded else ""
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="update_published",
@@ -291,7 +299,7 @@ def _record_published(
 
 
 def preview(
-    db: Session,
+    db_session: Session,
     incident: Incident,
     *,
     message: str,
@@ -301,8 +309,8 @@ def preview(
 ) -> tuple[RenderedEmail, dict[str, str]]:
     """The exact e-mail the chosen contact would receive if this text went out now."""
     text = (message or "").strip() or incident.current_message or "(no status text yet)"
-    contact = _chosen(recipients(db, incident, settings), email)
-    planned = plan(db, incident, message=text, kind=None, now=now, settings=settings)
+    contact = _chosen(recipients(db_session, incident, settings), email)
+    planned = plan(db_session, incident, message=text, kind=None, now=now, settings=settings)
     draft = Update(
         number=planned.number,
         kind=planned.kind,
@@ -317,7 +325,7 @@ def preview(
         name=name,
         organizations=list(organizations),
         message_id=messages.delivery_message_id(settings, incident, planned.number, address),
-        **_thread_fields(_threads(db, incident).get(address.lower(), ())),
+        **_thread_fields(_threads(db_session, incident).get(address.lower(), ())),
     )
     renderer = EmailRenderer(settings)
     built = messages.build(renderer, settings, incident, draft, delivery)
@@ -336,16 +344,16 @@ def _chosen(contacts: list[Contact], email: str) -> tuple[str, str, tuple[str, .
 
 
 def save_status_text(
-    db: Session, incident: Incident, *, message: str, by: str, now: datetime
+    db_session: Session, incident: Incident, *, message: str, by: str, now: datetime
 ) -> None:
     """Keep the text for the next scheduled update without sending anything now."""
     text = _check_text(incident, message, "manual")
     if text == incident.current_message:
         return
     incident.current_message = text
-    db.flush()
+    db_session.flush()
     record(
-        db,
+        db_session,
         incident,
         actor=by,
         kind="status_text_saved",

@@ -6,6 +6,7 @@ import json
 
 from flask import g, jsonify, request
 
+from comms import timeline
 from comms.auth.models import User
 from comms.incidents import merges, operations, parent, service, tickets, webhook
 from comms.incidents.models import Incident
@@ -324,7 +325,7 @@ def incident_timeline(ref: str):
                 "summary": e.summary,
                 "details": e.details,
             }
-            for e in service.timeline(db(), incident)
+            for e in timeline.events(db(), incident)
         ]
     }
 

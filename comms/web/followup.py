@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from comms import timeline
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.incidents import exports, followup, report, service
@@ -132,7 +133,7 @@ def report_md(ref: str):
 def timeline_csv(ref: str):
     """Download the timeline as CSV, times in the configured zone."""
     incident = load(ref)
-    body = exports.timeline_csv(service.timeline(db(), incident), settings())
+    body = exports.timeline_csv(timeline.events(db(), incident), settings())
     return download(body, "text/csv; charset=utf-8", f"{incident.reference}-timeline.csv")
 
 
@@ -140,7 +141,7 @@ def timeline_csv(ref: str):
 def timeline_md(ref: str):
     """Download the timeline as Markdown, times in the configured zone."""
     incident = load(ref)
-    body = exports.timeline_markdown(incident, service.timeline(db(), incident), settings())
+    body = exports.timeline_markdown(incident, timeline.events(db(), incident), settings())
     return download(body, MARKDOWN, f"{incident.reference}-timeline.md")
 
 

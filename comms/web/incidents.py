@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask import url_for as _url_for
 from flask_login import current_user
 
+from comms import timeline
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.incidents import merges, operations, service, tickets
@@ -110,7 +111,7 @@ def show(ref: str):
         candidates=tickets.candidates(db(), incident),
         linked=tickets.linked_tickets(db(), incident),
         merges=merges.ledger(db(), incident),
-        timeline=service.timeline(db(), incident),
+        timeline=timeline.events(db(), incident),
         operation=_operation(incident, request.args.get("operation")),
         agent_link=lambda t: tickets.agent_link(settings(), t),
         comms_manager=db().get(User, incident.comms_manager_id or 0),

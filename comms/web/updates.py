@@ -19,8 +19,8 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import escape
-from sqlalchemy import select
 
+from comms import timeline
 from comms.incidents import service as incidents
 from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
@@ -58,12 +58,7 @@ def deliver_in_background() -> threading.Thread:
 
 def _held(incident: Incident, last_at: Any) -> TimelineEvent | None:
     """The latest automatic update that could not go out, if nothing was sent since."""
-    event = db().scalar(
-        select(TimelineEvent)
-        .filter_by(incident_id=incident.id, kind="automatic_update_held")
-        .order_by(TimelineEvent.id.desc())
-        .limit(1)
-    )
+    event = timeline.latest(db(), incident, "automatic_update_held")
     return event if event and (last_at is None or event.at > last_at) else None
 
 

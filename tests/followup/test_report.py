@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from icalendar import Calendar
 
+from comms import timeline
 from comms.config import WebSettings
 from comms.contacts.models import AffectedOrganization, OrganizationPerson
 from comms.incidents import exports, followup, report, service
@@ -193,7 +194,7 @@ def test_the_timeline_csv_is_in_the_configured_zone_and_safe_for_spreadsheets(
     )
     paris = replace(settings, web=WebSettings(timezone="Europe/Paris"))
     rows = list(
-        csv.reader(io.StringIO(exports.timeline_csv(service.timeline(db_session, incident), paris)))
+        csv.reader(io.StringIO(exports.timeline_csv(timeline.events(db_session, incident), paris)))
     )
     assert rows[0] == ["at", "actor", "kind", "summary", "details"]
     assert rows[1][:3] == ["2026-03-03T12:00:00+01:00", "manager@agency.test", "declared"]
@@ -208,7 +209,7 @@ def test_the_timeline_csv_is_in_the_configured_zone_and_safe_for_spreadsheets(
 
 def test_the_timeline_markdown_lists_every_event(db_session, declare, settings, clock):
     incident = declare(title="A | B")
-    text = exports.timeline_markdown(incident, service.timeline(db_session, incident), settings)
+    text = exports.timeline_markdown(incident, timeline.events(db_session, incident), settings)
     assert text.splitlines()[0] == f"# Timeline: {incident.reference} A \\| B"
     assert (
         f"| 2026-03-03 11:00:00 GMT | manager@agency.test | declared | Declared {incident.reference} (major): A \\| B |"

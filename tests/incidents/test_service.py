@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from comms import timeline
 from comms.incidents import service
 from comms.incidents.models import TimelineEvent
 from comms.incidents.service import IncidentError
@@ -23,7 +24,7 @@ def test_declaring_gives_a_reference_and_a_timeline_entry(db_session, settings, 
     assert incident.reference == f"INC-{incident.id}"
     assert incident.status == "investigating"
     assert incident.keywords == ["search"]
-    [event] = service.timeline(db_session, incident)
+    [event] = timeline.events(db_session, incident)
     assert event.kind == "declared" and event.actor == "a@agency.test"
     assert "Search broken" in event.summary
 
@@ -68,7 +69,7 @@ def test_raising_severity_says_seniors_join(db_session, settings, clock):
         now=clock.now(),
         settings=settings,
     )
-    events = service.timeline(db_session, incident)
+    events = timeline.events(db_session, incident)
     assert (
         "raised from minor to critical. Senior stakeholders now receive updates. Note: more sites"
         in events[1].summary

@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from comms import timeline
 from comms.contacts import service as contacts
 from comms.incidents import merges, parent, service, tickets
 from comms.incidents.models import LinkedTicket, MergeRequest
@@ -25,7 +26,7 @@ def test_creating_the_parent_ticket(db_session, gateway, sandbox, incident, cloc
     [comment] = sandbox.store.comments[ticket.id]
     assert comment["public"] is False and "503s on every WordPress site." in comment["body"]
     assert incident.parent_ticket_id == ticket.id
-    assert "as the parent ticket" in service.timeline(db_session, incident)[-1].summary
+    assert "as the parent ticket" in timeline.events(db_session, incident)[-1].summary
     with pytest.raises(IncidentError, match="already has parent ticket"):
         parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
 
@@ -44,7 +45,7 @@ def test_adopting_an_unknown_ticket_says_so_and_records_nothing(
     with pytest.raises(ZendeskError, match="ticket 999999 does not exist in Zendesk"):
         parent.adopt_parent(db_session, gateway, incident, 999999, now=clock.now(), **by_manager())
     assert incident.parent_ticket_id is None
-    assert len(service.timeline(db_session, incident)) == 1
+    assert len(timeline.events(db_session, incident)) == 1
 
 
 def test_candidates_come_from_affected_organisations_and_keywords(
@@ -172,7 +173,7 @@ def test_a_ticket_of_another_incident_is_refused_unless_moved(
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] == incident.parent_ticket_id
     row = db_session.scalar(select(LinkedTicket).where(LinkedTicket.ticket_id == desk.tickets[0]))
     assert row.incident_id == incident.id
-    assert "moved to" in service.timeline(db_session, other)[-1].summary
+    assert "moved to" in timeline.events(db_session, other)[-1].summary
 
 
 def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(
@@ -207,7 +208,7 @@ def test_zendesk_failing_during_a_link_records_nothing(
     parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     db_session.commit()
     sandbox.fail_next(r"/api/v2/tickets/(show_many|update_many)", count=20, status=status)
-    events_before = len(service.timeline(db_session, incident))
+    events_before = len(timeline.events(db_session, incident))
     with pytest.raises(ZendeskError) as raised:
         tickets.link(
             db_session,
@@ -222,7 +223,7 @@ def test_zendesk_failing_during_a_link_records_nothing(
     message = str(raised.value)
     assert ("limiting requests" in message) if status == 429 else ("Zendesk" in message)
     assert tickets.linked_tickets(db_session, incident) == []
-    assert len(service.timeline(db_session, incident)) == events_before
+    assert len(timeline.events(db_session, incident)) == events_before
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] is None
 
 
@@ -297,7 +298,7 @@ def test_a_solved_source_is_refused_and_shown(db_session, gateway, sandbox, desk
     merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
     outcomes = {o["ticket_id"]: o for o in row.outcomes}
     assert outcomes[desk.tickets[1]]["ok"] and not outcomes[solved]["ok"]
-    assert "refused" in service.timeline(db_session, incident)[-1].summary
+    assert "refused" in timeline.events(db_session, incident)[-1].summary
 
 
 def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(

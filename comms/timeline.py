@@ -1,0 +1,56 @@
+"""The incident's timeline: record what was done, read it back; entries are never changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from comms.incidents.models import Incident, TimelineEvent
+
+
+def record(
+    db_session: Session,
+    incident: Incident,
+    *,
+    actor: str,
+    kind: str,
+    summary: str,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    """Add one entry to the incident's timeline; entries are never changed or removed."""
+    event = TimelineEvent(
+        incident_id=incident.id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        summary=summary,
+        details=details or {},
+    )
+    db_session.add(event)
+    db_session.flush()
+    return event
+
+
+def events(db_session: Session, incident: Incident) -> list[TimelineEvent]:
+    """The incident's timeline, oldest first."""
+    return list(
+        db_session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.incident_id == incident.id)
+            .order_by(TimelineEvent.at, TimelineEvent.id)
+        )
+    )
+
+
+def latest(db_session: Session, incident: Incident, kind: str) -> TimelineEvent | None:
+    """The incident's most recent entry of one kind."""
+    return db_session.scalar(
+        select(TimelineEvent)
+        .filter_by(incident_id=incident.id, kind=kind)
+        .order_by(TimelineEvent.id.desc())
+        .limit(1)
+    )
