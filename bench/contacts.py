@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from comms.config import Settings, ZendeskSettings  # noqa: E402
-from comms.contacts import service  # noqa: E402
-from comms.db import make_engine, make_sessionmaker, utcnow  # noqa: E402
-from comms.incidents.models import Incident  # noqa: E402
-from comms.migrate import upgrade  # noqa: E402
-from comms.sandbox import Sandbox  # noqa: E402
-from comms.zendesk import Gateway, Organization  # noqa: E402
+from comms.config import Settings, ZendeskSettings
+from comms.contacts import service
+from comms.db import make_engine, make_sessionmaker, utcnow
+from comms.incidents.models import Incident
+from comms.migrate import upgrade
+from comms.sandbox import Sandbox
+from comms.zendesk import Gateway, Organization
 
 LATENCY_MS = 50
 SCALE = {"orgs": 300, "users": 40}

@@ -32,20 +32,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from comms.clock import Clock  # noqa: E402
-from comms.config import DatabaseSettings, Settings, SmtpSettings  # noqa: E402
-from comms.contacts.models import ContactOverride  # noqa: E402
-from comms.db import Base, make_engine, make_sessionmaker  # noqa: E402
-from comms.incidents.models import Incident  # noqa: E402
-from comms.mail.render import EmailRenderer  # noqa: E402
-from comms.migrate import upgrade  # noqa: E402
-from comms.sandbox.mailcatcher import free_port  # noqa: E402
-from comms.updates import messages  # noqa: E402
-from comms.updates.models import Delivery, Update  # noqa: E402
-from comms.updates.sender import send_pending  # noqa: E402
-from comms.updates.service import publish  # noqa: E402
+from comms.clock import Clock
+from comms.config import DatabaseSettings, Settings, SmtpSettings
+from comms.contacts.models import ContactOverride
+from comms.db import Base, make_engine, make_sessionmaker
+from comms.incidents.models import Incident
+from comms.mail.render import EmailRenderer
+from comms.migrate import upgrade
+from comms.sandbox.mailcatcher import free_port
+from comms.updates import messages
+from comms.updates.models import Delivery, Update
+from comms.updates.sender import send_pending
+from comms.updates.service import publish
 
 
 class _Sink:

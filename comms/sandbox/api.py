@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from . import routes_accounts as A  # noqa: N812
-from . import routes_tickets as T  # noqa: N812
+from . import routes_accounts as A
+from . import routes_tickets as T
 from .paging import first
 from .request import Request, Result
 from .search import search

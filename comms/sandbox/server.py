@@ -77,14 +77,14 @@ class Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no access log on stderr."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         """GET."""
         self.handle_any()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def send_json(
         self,

@@ -96,14 +96,3 @@ def slots_between(
             break
         slots.append(following)
     return slots
-
-
-def reminder_due(
-    due_at: datetime | None, now: datetime, schedule: ScheduleSettings
-) -> datetime | None:
-    """The slot whose reminder should go out now, or None (before the window, or too late)."""
-    if due_at is None or schedule.reminder_minutes_before <= 0:
-        return None
-    if due_at - timedelta(minutes=schedule.reminder_minutes_before) <= now < due_at:
-        return due_at
-    return None

@@ -186,9 +186,5 @@ class GatewayBase:
             time.sleep(interval)
             interval = min(interval * 1.5, 2.0)
 
-    def _job_error(self, job: Mapping[str, Any]) -> str:
-        """Describe why a whole job failed."""
-        return str(job.get("message") or f"Zendesk job {job.get('id')} {job.get('status')}")
-
 
 ProgressCallback = Callable[[int, int], None]

@@ -164,7 +164,7 @@ def test_latency_does_not_serialize_requests(http: requests.Session, sandbox: Sa
 class Receiver(BaseHTTPRequestHandler):
     got: list[tuple[dict[str, str], bytes]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.got.append((dict(self.headers), body))
         self.send_response(200)

@@ -14,7 +14,6 @@ from comms.updates.schedule import (
     in_working_hours,
     next_working_start,
     plan_next,
-    reminder_due,
     slots_between,
 )
 
@@ -106,14 +105,3 @@ def test_slots_between_lists_the_missed_slots_then_the_current_one():
 def test_slots_between_is_just_the_due_slot_when_on_time():
     due = local(2026, 3, 3, 11, 0)
     assert slots_between(due, due + timedelta(seconds=30), "major", SCHEDULE, LONDON) == [due]
-
-
-def test_reminder_window():
-    due = local(2026, 3, 3, 12, 0)
-    assert reminder_due(due, due - timedelta(minutes=11), SCHEDULE) is None
-    assert reminder_due(due, due - timedelta(minutes=10), SCHEDULE) == due
-    assert reminder_due(due, due, SCHEDULE) is None
-    assert (
-        reminder_due(due, due - timedelta(minutes=5), replace(SCHEDULE, reminder_minutes_before=0))
-        is None
-    )
