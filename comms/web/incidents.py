@@ -173,7 +173,7 @@ def link_settings(ref: str):
     incident.add_orgs_on_link = request.form.get("add_orgs_on_link") == "on"
     incident.add_requesters_on_link = request.form.get("add_requesters_on_link") == "on"
     incident.auto_link = request.form.get("auto_link") == "on"
-    service.record(
+    timeline.record(
         db(),
         incident,
         actor=actor(),

@@ -86,7 +86,7 @@ def worked(db_session, declare, resolve, settings, clock):
             ),
         ]
     )
-    service.record(
+    timeline.record(
         db_session,
         incident,
         actor="manager@agency.test",
@@ -183,7 +183,7 @@ def test_the_timeline_csv_is_in_the_configured_zone_and_safe_for_spreadsheets(
     db_session, declare, settings, clock
 ):
     incident = declare()
-    service.record(
+    timeline.record(
         db_session,
         incident,
         actor="@attacker",
