@@ -123,8 +123,9 @@ def prepare_database(demo: Demo) -> None:
 
 def seed_incident(db_session, settings: Settings, user, clock: Clock) -> None:
     """Declare the demo incident, link its tickets, build the list and publish an update."""
+    from comms.actions import tickets
     from comms.contacts import service as contacts
-    from comms.incidents import parent, tickets
+    from comms.incidents import parent
     from comms.incidents import service as incidents
     from comms.updates.service import publish
     from comms.zendesk import Gateway
@@ -153,7 +154,6 @@ def seed_incident(db_session, settings: Settings, user, clock: Clock) -> None:
         found = tickets.refresh_candidates(
             db_session, gateway, incident, settings=settings, now=now
         )
-        db_session.commit()
         tickets.link(
             db_session,
             gateway,

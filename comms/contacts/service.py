@@ -30,7 +30,7 @@ from comms.contacts.rules import (
     normalize_email,
     ordered_organizations,
 )
-from comms.incidents.models import Incident
+from comms.incidents.models import Incident, LinkedTicket
 from comms.timeline import record
 from comms.zendesk import Gateway, Organization
 
@@ -38,6 +38,7 @@ __all__ = [
     "Contact",
     "RefreshResult",
     "add_contact",
+    "add_from_tickets",
     "add_organizations",
     "add_organizations_by_id",
     "add_organizations_by_tag",
@@ -96,6 +97,40 @@ def add_organizations(
             details={"how": how, "organization_ids": [o.organization_id for o in added]},
         )
     return ordered_organizations(added, settings.contacts)
+
+
+def add_from_tickets(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    tickets: Sequence[LinkedTicket],
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Linking brings each ticket's organisation and requester into the contacts."""
+    if incident.add_orgs_on_link:
+        org_ids = sorted({t.organization_id for t in tickets if t.organization_id})
+        known = {org.id: org for org in gateway.organizations(org_ids)} if org_ids else {}
+        for ticket in tickets:
+            org = known.get(ticket.organization_id or 0)
+            if org is not None:
+                add_organizations(
+                    db_session,
+                    incident,
+                    [org],
+                    how=f"ticket {ticket.ticket_id}",
+                    by=by,
+                    now=now,
+                    settings=settings,
+                )
+    if incident.add_requesters_on_link:
+        for ticket in tickets:
+            if ticket.requester_id:
+                add_requester(
+                    db_session, incident, ticket_id=ticket.ticket_id, user_id=ticket.requester_id
+                )
 
 
 def add_organizations_by_tag(

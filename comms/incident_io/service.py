@@ -19,6 +19,8 @@ from comms.incident_io.gateway import RemoteIncident
 from comms.incident_io.models import FollowedIncident
 from comms.incidents import service as incidents
 from comms.incidents.models import Incident
+from comms.timeline import record
+from comms.updates.control import reschedule
 
 ACTOR = "incident.io"
 
@@ -119,7 +121,7 @@ def take_up(
     )
     row.incident_id, row.state = incident.id, "taken_up"
     db_session.flush()
-    incidents.record(
+    record(
         db_session,
         incident,
         actor=ACTOR,
@@ -160,11 +162,12 @@ def keep_in_step(
             now=now,
             settings=settings,
         )
+        reschedule(db_session, incident, now=now, settings=settings)
     status = mapping.status(settings.incident_io, remote)
     if status == "resolved":
         if not row.resolution_pending:
             row.resolution_pending = True
-            incidents.record(
+            record(
                 db_session,
                 incident,
                 actor=ACTOR,

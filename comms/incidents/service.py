@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -32,14 +31,6 @@ SEVERITY_HELP = {
 
 class IncidentError(ValueError):
     """The request cannot be carried out; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class DashboardRow:
-    incident: Incident
-    linked_count: int
-    contact_count: int
-    next_update_due_at: datetime | None
 
 
 def check_title(title: str) -> str:
@@ -162,16 +153,6 @@ def change_severity(
         + (f" Note: {note}" if note else ""),
         details={"from": before, "to": severity, "note": note},
     )
-    _reschedule_after_severity(db_session, incident, now=now, settings=settings)
-
-
-def _reschedule_after_severity(
-    db_session: Session, incident: Incident, *, now: datetime, settings: Settings
-) -> None:
-    """A new severity may mean a new cadence; let the schedule say when the next update is."""
-    from comms.updates.control import reschedule  # updates build on incidents: import late
-
-    reschedule(db_session, incident, now=now, settings=settings)
 
 
 def change_status(
@@ -227,24 +208,3 @@ def linked_counts(db_session: Session) -> dict[int, int]:
         .group_by(LinkedTicket.incident_id)
     )
     return {incident_id: count for incident_id, count in rows}
-
-
-def dashboard(db_session: Session, settings: Settings | None = None) -> list[DashboardRow]:
-    """Open incidents with their counts, the most severe first, then the oldest."""
-    linked = linked_counts(db_session)
-    contacts = _contact_counts(db_session, settings)
-    incidents = sorted(
-        open_incidents(db_session), key=lambda i: (SEVERITY_ORDER[i.severity], i.declared_at)
-    )
-    return [
-        DashboardRow(i, linked.get(i.id, 0), contacts(i), i.next_update_due_at) for i in incidents
-    ]
-
-
-def _contact_counts(db_session: Session, settings: Settings | None):
-    """Count each incident's contacts (contacts build on incidents: import late)."""
-    from comms.contacts.service import contact_list
-
-    if settings is None:
-        return lambda incident: 0
-    return lambda incident: len(contact_list(db_session, incident, settings))

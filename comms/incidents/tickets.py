@@ -1,10 +1,10 @@
-"""The parent ticket, candidate tickets, linking and merging, kept in step with Zendesk."""
+"""Candidate tickets and linking them to the parent, kept in step with Zendesk."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -28,30 +28,6 @@ class LinkOutcome:
 def agent_link(settings: Settings, ticket_id: int) -> str:
     """Where an agent opens the ticket in Zendesk."""
     return f"{settings.zendesk.agent_url}/agent/tickets/{ticket_id}"
-
-
-def refresh_candidates(
-    db_session: Session,
-    gateway: Gateway,
-    incident: Incident,
-    *,
-    settings: Settings,
-    now: datetime,
-) -> list[Candidate]:
-    """Ask Zendesk for open tickets that look related and are not linked yet."""
-    from comms.contacts.service import affected_organizations
-
-    since = incident.declared_at - timedelta(minutes=settings.zendesk.candidate_lookback_minutes)
-    org_ids = [
-        org.organization_id for org in affected_organizations(db_session, incident, settings)
-    ]
-    tickets = gateway.find_candidates(
-        since=since, organization_ids=org_ids, keywords=incident.keywords
-    )
-    for ticket in tickets:
-        add_candidate(db_session, incident, ticket, source="search", now=now)
-    db_session.flush()
-    return candidates(db_session, incident)
 
 
 def add_candidate(
@@ -176,15 +152,6 @@ def link(
                 by=by,
                 now=now,
             )
-    _after_link(
-        db_session,
-        gateway,
-        incident,
-        [tickets[r.ticket_id] for r in results if r.ok],
-        by=by,
-        now=now,
-        settings=settings,
-    )
     _record_link_summary(db_session, incident, outcomes, by=by, now=now)
     return outcomes
 
@@ -223,42 +190,6 @@ def _record_link(
         )
     )
     db_session.execute(delete(Candidate).where(Candidate.ticket_id == ticket.id))
-
-
-def _after_link(
-    db_session: Session,
-    gateway: Gateway,
-    incident: Incident,
-    tickets: list[Ticket],
-    *,
-    by: str,
-    now: datetime,
-    settings: Settings,
-) -> None:
-    """Linking brings the ticket's organisation and requester into the contacts."""
-    from comms.contacts import service as contacts
-
-    if incident.add_orgs_on_link:
-        org_ids = sorted({t.organization_id for t in tickets if t.organization_id})
-        known = {org.id: org for org in gateway.organizations(org_ids)} if org_ids else {}
-        for ticket in tickets:
-            org = known.get(ticket.organization_id or 0)
-            if org is not None:
-                contacts.add_organizations(
-                    db_session,
-                    incident,
-                    [org],
-                    how=f"ticket {ticket.id}",
-                    by=by,
-                    now=now,
-                    settings=settings,
-                )
-    if incident.add_requesters_on_link:
-        for ticket in tickets:
-            if ticket.requester_id:
-                contacts.add_requester(
-                    db_session, incident, ticket_id=ticket.id, user_id=ticket.requester_id
-                )
 
 
 def _record_link_summary(

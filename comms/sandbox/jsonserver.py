@@ -59,10 +59,10 @@ class JsonHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: JsonServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: no access log on stderr."""
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         """Every method goes through route()."""
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -75,7 +75,7 @@ class JsonHandler(BaseHTTPRequestHandler):
             status, body, headers = 500, {"error": f"emulator error: {error}"}, {}
         self.send_json(status, body, headers)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def route(self) -> tuple[int, Any, dict[str, str]]:
         raise NotImplementedError

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from comms.clock import Clock
 from comms.config import Settings
+from comms.contacts.refresh import refresh
 from comms.incidents.models import Incident
 from comms.mail.render import EmailRenderer, TemplateProblem
 from comms.timeline import latest, record
@@ -87,8 +88,6 @@ def _refresh_contacts(
     clock: Clock,
 ) -> None:
     """Read the contacts again from Zendesk; on trouble the last snapshot is used."""
-    from comms.contacts.service import refresh
-
     with session_factory() as db_session:
         incident = db_session.get_one(Incident, incident_id)
         try:

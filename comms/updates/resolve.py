@@ -9,21 +9,18 @@ was not. `solve_parent_ticket` can be called again later to retry only that step
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
+from comms.followup import service as followup
 from comms.incidents.models import Incident
 from comms.timeline import record
 from comms.updates.models import Update
 from comms.updates.service import UpdateProblem, lock, publish, recipients
 from comms.zendesk import Gateway, ZendeskError
-
-FOLLOWUP_MODULE = "comms.incidents.followup"
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ def resolve(
         solved, problem = solve_parent_ticket(
             db_session, gateway, incident, message=message, by=by, now=now
         )
-    _follow_up(db_session, incident, now=now, settings=settings)
+    followup.on_resolved(db_session, incident, now=now, settings=settings)
     return Resolution(update, solved, problem)
 
 
@@ -121,13 +118,3 @@ def solve_parent_ticket(
         details={"ticket_id": ticket, "problem": problem},
     )
     return not problem, problem
-
-
-def _follow_up(
-    db_session: Session, incident: Incident, *, now: datetime, settings: Settings
-) -> None:
-    """Hand over to the follow-up (review meeting, report) when that module exists."""
-    if importlib.util.find_spec(FOLLOWUP_MODULE) is None:
-        return
-    followup = importlib.import_module(FOLLOWUP_MODULE)
-    followup.on_resolved(db_session, incident, now=now, settings=settings)

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
+from comms.followup.service import send_followup_reminders
 from comms.incident_io.jobs import follow_incident_io
-from comms.incidents.followup import send_followup_reminders
 from comms.mail.render import EmailRenderer
 from comms.updates.jobs import DueReport, run_due
 from comms.updates.reminders import send_reminders

@@ -7,8 +7,10 @@ import json
 from flask import g, jsonify, request
 
 from comms import timeline
+from comms.actions import incidents as actions
+from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
-from comms.incidents import merges, operations, parent, service, tickets, webhook
+from comms.incidents import merges, operations, service, tickets, webhook
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.context import actor, clock, db, gateway, now, services, settings
@@ -94,27 +96,21 @@ def declare_incident():
     body = json_body()
     fields = _declare_fields(body)
     ticket_id = body.get("from_ticket_id")
+    if ticket_id is not None and not is_id(ticket_id):
+        raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
     try:
-        if ticket_id is not None:
-            if not is_id(ticket_id):
-                raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
-            incident = parent.declare_from_ticket(
-                db(),
-                gateway(),
-                ticket_id,
-                as_parent=bool(body.get("ticket_as_parent")),
-                commit=db().commit,
-                by=actor(),
-                now=now(),
-                settings=settings(),
-                **fields,
-            )
-        else:
-            incident = service.declare(db(), by=actor(), now=now(), settings=settings(), **fields)
-        incident.auto_link = bool(body.get("auto_link", False))
-        db().commit()
-    except parent.PartlyDeclared as error:
-        db().rollback()
+        incident = actions.declare(
+            db(),
+            gateway(),
+            by=actor(),
+            now=now(),
+            settings=settings(),
+            from_ticket_id=ticket_id,
+            ticket_as_parent=bool(body.get("ticket_as_parent")),
+            auto_link=bool(body.get("auto_link", False)),
+            **fields,
+        )
+    except actions.PartlyDeclared as error:
         return jsonify(
             error="partly_declared",
             message=str(error),
@@ -157,25 +153,18 @@ def change_incident(ref: str):
             f"Send one or more of {', '.join(sorted(PATCHABLE - {'note'}))} (and a note)"
             + (f"; {', '.join(unknown)} cannot be changed here." if unknown else "."),
         )
-    note = _text(body, "note")
     try:
-        if "severity" in body:
-            service.change_severity(
-                db(),
-                incident,
-                severity=_text(body, "severity"),
-                note=note,
-                by=actor(),
-                now=now(),
-                settings=settings(),
-            )
-        if "status" in body:
-            service.change_status(
-                db(), incident, status=_text(body, "status"), note=note, by=actor(), now=now()
-            )
-        if "auto_link" in body:
-            incident.auto_link = bool(body["auto_link"])
-        db().commit()
+        actions.change(
+            db(),
+            incident,
+            note=_text(body, "note"),
+            severity=_text(body, "severity") if "severity" in body else None,
+            status=_text(body, "status") if "status" in body else None,
+            auto_link=bool(body["auto_link"]) if "auto_link" in body else None,
+            by=actor(),
+            now=now(),
+            settings=settings(),
+        )
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None
     return incident_json(incident)
@@ -186,16 +175,10 @@ def parent_ticket(ref: str):
     """Adopt {"ticket_id": n} as the parent ticket, or create one with an empty body."""
     incident = load(ref)
     ticket_id = json_body().get("ticket_id")
+    if ticket_id is not None and not is_id(ticket_id):
+        raise ApiError(400, "bad_request", "ticket_id must be a ticket id.")
     try:
-        if ticket_id is None:
-            ticket = parent.create_parent(db(), gateway(), incident, by=actor(), now=now())
-        elif is_id(ticket_id):
-            ticket = parent.adopt_parent(
-                db(), gateway(), incident, ticket_id, by=actor(), now=now()
-            )
-        else:
-            raise ApiError(400, "bad_request", "ticket_id must be a ticket id.")
-        db().commit()
+        ticket = actions.set_parent(db(), gateway(), incident, ticket_id, by=actor(), now=now())
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None
     except ZendeskError as error:
@@ -221,8 +204,9 @@ def list_candidates(ref: str):
     incident = load(ref)
     if request.args.get("refresh") in ("1", "true", "yes"):
         try:
-            tickets.refresh_candidates(db(), gateway(), incident, settings=settings(), now=now())
-            db().commit()
+            ticket_actions.refresh_candidates(
+                db(), gateway(), incident, settings=settings(), now=now()
+            )
         except ZendeskError as error:
             raise zendesk_error(error) from None
     return {"candidates": [candidate_json(c) for c in tickets.candidates(db(), incident)]}
@@ -234,7 +218,7 @@ def link_tickets(ref: str):
     incident = load(ref)
     body = json_body()
     try:
-        outcomes = tickets.link(
+        outcomes = ticket_actions.link(
             db(),
             gateway(),
             incident,
@@ -370,7 +354,7 @@ def _link_in_background(incident: Incident, ticket_id: int) -> None:
     config, zendesk, time = settings(), gateway(), clock()
 
     def work(db_session, incident, progress):
-        outcomes = tickets.link(
+        outcomes = ticket_actions.link(
             db_session,
             zendesk,
             incident,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from sqlalchemy import text
 
+from comms.actions.dashboard import dashboard
 from comms.web.context import db, settings
 
 bp = Blueprint("dashboard", __name__)
@@ -13,9 +14,7 @@ bp = Blueprint("dashboard", __name__)
 @bp.route("/")
 def index():
     """Show the open incidents, the most severe and oldest first."""
-    from comms.incidents import service as incidents
-
-    return render_template("dashboard.html", rows=incidents.dashboard(db(), settings()))
+    return render_template("dashboard.html", rows=dashboard(db(), settings()))
 
 
 @bp.route("/healthz")

@@ -10,7 +10,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from comms import timeline
 from comms.auth.models import User
 from comms.auth.service import staff
-from comms.incidents import exports, followup, report, service
+from comms.followup import exports, report
+from comms.followup import service as followup
+from comms.incidents import service
 from comms.incidents.models import Incident
 from comms.incidents.tickets import agent_link
 from comms.web.context import actor, db, now, settings

@@ -7,10 +7,11 @@ from flask import url_for as _url_for
 from flask_login import current_user
 
 from comms import timeline
+from comms.actions import incidents as actions
+from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.incidents import merges, operations, service, tickets
-from comms.incidents import parent as parents
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest, Operation
 from comms.web import contacts, updates
 from comms.web.context import actor, clock, db, gateway, now, services, settings
@@ -69,30 +70,23 @@ def declare():
     fields = declare_fields(form)
     ticket_id = form.get("from_ticket_id", "").strip()
     try:
-        if ticket_id:
-            if not ticket_id.isdigit():
-                raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
-            incident = parents.declare_from_ticket(
-                db(),
-                gateway(),
-                int(ticket_id),
-                as_parent=form.get("ticket_as_parent") == "on",
-                commit=db().commit,
-                by=actor(),
-                now=now(),
-                settings=settings(),
-                **fields,
-            )
-        else:
-            incident = service.declare(db(), by=actor(), now=now(), settings=settings(), **fields)
-        incident.auto_link = form.get("auto_link") == "on"
-        db().commit()
-    except parents.PartlyDeclared as error:
-        db().rollback()
+        if ticket_id and not ticket_id.isdigit():
+            raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
+        incident = actions.declare(
+            db(),
+            gateway(),
+            by=actor(),
+            now=now(),
+            settings=settings(),
+            from_ticket_id=int(ticket_id) if ticket_id else None,
+            ticket_as_parent=form.get("ticket_as_parent") == "on",
+            auto_link=form.get("auto_link") == "on",
+            **fields,
+        )
+    except actions.PartlyDeclared as error:
         flash(str(error), "error")
         return back(error.incident)
     except PROBLEMS as error:
-        db().rollback()
         flash(str(error), "error")
         return _declare_page(form, 422)
     flash(f"{incident.reference} declared.", "success")
@@ -132,7 +126,7 @@ def change_severity(ref: str):
     """Raise or lower the severity, with an optional note."""
     incident = load(ref)
     try:
-        service.change_severity(
+        actions.change(
             db(),
             incident,
             severity=request.form.get("severity", ""),
@@ -141,7 +135,6 @@ def change_severity(ref: str):
             now=now(),
             settings=settings(),
         )
-        db().commit()
     except service.IncidentError as error:
         flash(str(error), "error")
     return back(incident)
@@ -152,15 +145,15 @@ def change_status(ref: str):
     """Move the status on, with an optional note."""
     incident = load(ref)
     try:
-        service.change_status(
+        actions.change(
             db(),
             incident,
             status=request.form.get("status", ""),
             note=request.form.get("note", "").strip(),
             by=actor(),
             now=now(),
+            settings=settings(),
         )
-        db().commit()
     except service.IncidentError as error:
         flash(str(error), "error")
     return back(incident)
@@ -170,21 +163,15 @@ def change_status(ref: str):
 def link_settings(ref: str):
     """Choose what linking does: add organisations, add requesters, link new tickets at once."""
     incident = load(ref)
-    incident.add_orgs_on_link = request.form.get("add_orgs_on_link") == "on"
-    incident.add_requesters_on_link = request.form.get("add_requesters_on_link") == "on"
-    incident.auto_link = request.form.get("auto_link") == "on"
-    timeline.record(
+    actions.set_link_settings(
         db(),
         incident,
-        actor=actor(),
-        kind="settings",
+        add_orgs=request.form.get("add_orgs_on_link") == "on",
+        add_requesters=request.form.get("add_requesters_on_link") == "on",
+        auto_link=request.form.get("auto_link") == "on",
+        by=actor(),
         now=now(),
-        summary="Linking settings: "
-        f"add organisations {'on' if incident.add_orgs_on_link else 'off'}, "
-        f"add requesters {'on' if incident.add_requesters_on_link else 'off'}, "
-        f"link new matching tickets automatically {'on' if incident.auto_link else 'off'}.",
     )
-    db().commit()
     flash("Linking settings saved.", "success")
     return back(incident, "#tickets")
 
@@ -195,17 +182,12 @@ def parent(ref: str):
     incident = load(ref)
     ticket_id = request.form.get("ticket_id", "").strip()
     try:
-        if ticket_id:
-            if not ticket_id.isdigit():
-                raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
-            ticket = parents.adopt_parent(
-                db(), gateway(), incident, int(ticket_id), by=actor(), now=now()
-            )
-        else:
-            ticket = parents.create_parent(db(), gateway(), incident, by=actor(), now=now())
-        db().commit()
+        if ticket_id and not ticket_id.isdigit():
+            raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
+        ticket = actions.set_parent(
+            db(), gateway(), incident, int(ticket_id) if ticket_id else None, by=actor(), now=now()
+        )
     except PROBLEMS as error:
-        db().rollback()
         flash(f"The parent ticket was not set: {error}", "error")
         return back(incident, "#tickets")
     flash(f"Ticket {ticket.id} is the parent ticket.", "success")
@@ -217,12 +199,10 @@ def refresh_candidates(ref: str):
     """Ask Zendesk again for tickets that look related."""
     incident = load(ref)
     try:
-        found = tickets.refresh_candidates(
+        found = ticket_actions.refresh_candidates(
             db(), gateway(), incident, settings=settings(), now=now()
         )
-        db().commit()
     except ZendeskError as error:
-        db().rollback()
         flash(f"Candidates were not refreshed: {error}", "error")
     else:
         flash(f"{len(found)} candidate ticket(s).", "success")
@@ -246,7 +226,7 @@ def link(ref: str):
     config, zendesk, time = settings(), gateway(), clock()
 
     def work(db_session, incident, progress):
-        outcomes = tickets.link(
+        outcomes = ticket_actions.link(
             db_session,
             zendesk,
             incident,

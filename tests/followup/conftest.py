@@ -9,7 +9,8 @@ import pytest
 
 from comms.config import Settings, SmtpSettings, ZendeskSettings
 from comms.db import make_sessionmaker
-from comms.incidents import followup, service
+from comms.followup import service as followup
+from comms.incidents import service
 from comms.incidents.models import Incident
 from comms.sandbox.mailcatcher import MailCatcher
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from comms.config import Settings, WebSettings
-from comms.incidents import followup
+from comms.followup import service as followup
 from comms.updates.resolve import resolve
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from comms.config import SmtpSettings
-from comms.incidents import followup
-from comms.incidents.followup import send_followup_reminders
+from comms.followup import service as followup
+from comms.followup.service import send_followup_reminders
 from comms.sandbox.mailcatcher import free_port
 from tests.followup.test_dates import london
 

@@ -14,7 +14,9 @@ from icalendar import Calendar
 from comms import timeline
 from comms.config import WebSettings
 from comms.contacts.models import AffectedOrganization, OrganizationPerson
-from comms.incidents import exports, followup, report, service
+from comms.followup import exports, report
+from comms.followup import service as followup
+from comms.incidents import service
 from comms.incidents.models import LinkedTicket, MergeRequest
 from comms.updates.models import Delivery, Update
 from tests.followup.test_dates import london

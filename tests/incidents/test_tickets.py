@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from comms import timeline
+from comms.actions import tickets as ticket_actions
 from comms.contacts import service as contacts
 from comms.incidents import merges, parent, service, tickets
 from comms.incidents.models import LinkedTicket, MergeRequest
@@ -51,7 +52,7 @@ def test_adopting_an_unknown_ticket_says_so_and_records_nothing(
 def test_candidates_come_from_affected_organisations_and_keywords(
     db_session, gateway, settings, desk, incident, clock
 ):
-    found = tickets.refresh_candidates(
+    found = ticket_actions.refresh_candidates(
         db_session, gateway, incident, settings=settings, now=clock.now()
     )
     # keywords "down" and "503" match three subjects; "Invoice question" matches neither
@@ -65,7 +66,7 @@ def test_candidates_come_from_affected_organisations_and_keywords(
         now=clock.now(),
         settings=settings,
     )
-    found = tickets.refresh_candidates(
+    found = ticket_actions.refresh_candidates(
         db_session, gateway, incident, settings=settings, now=clock.now()
     )
     assert sorted(c.ticket_id for c in found) == sorted(desk.tickets)
@@ -75,7 +76,7 @@ def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(
     db_session, gateway, sandbox, settings, desk, incident, clock
 ):
     problem = parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
-    outcomes = tickets.link(
+    outcomes = ticket_actions.link(
         db_session,
         gateway,
         incident,
@@ -100,7 +101,7 @@ def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(
     contacts.refresh(db_session, gateway, incident, settings, now=clock.now())
     reasons = {c.email: c.reasons for c in contacts.contact_list(db_session, incident, settings)}
     assert any(f"requester of ticket {desk.tickets[0]}" in r for r in reasons["ann@acme.example"])
-    again = tickets.link(
+    again = ticket_actions.link(
         db_session,
         gateway,
         incident,
@@ -117,7 +118,7 @@ def test_linking_can_leave_organisations_and_requesters_out(
 ):
     incident.add_orgs_on_link = incident.add_requesters_on_link = False
     parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
-    tickets.link(
+    ticket_actions.link(
         db_session,
         gateway,
         incident,
@@ -138,7 +139,7 @@ def test_a_ticket_of_another_incident_is_refused_unless_moved(
     )
     for each in (incident, other):
         parent.create_parent(db_session, gateway, each, now=clock.now(), **by_manager())
-    tickets.link(
+    ticket_actions.link(
         db_session,
         gateway,
         other,
@@ -151,7 +152,7 @@ def test_a_ticket_of_another_incident_is_refused_unless_moved(
         IncidentError,
         match=rf"Already linked to another incident: {desk.tickets[0]} \({other.reference}\)",
     ):
-        tickets.link(
+        ticket_actions.link(
             db_session,
             gateway,
             incident,
@@ -160,7 +161,7 @@ def test_a_ticket_of_another_incident_is_refused_unless_moved(
             settings=settings,
             **by_manager(),
         )
-    tickets.link(
+    ticket_actions.link(
         db_session,
         gateway,
         incident,
@@ -185,7 +186,7 @@ def test_linking_a_closed_ticket_is_refused_for_that_ticket_only(
     parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
     outcomes = {
         o.ticket_id: o
-        for o in tickets.link(
+        for o in ticket_actions.link(
             db_session,
             gateway,
             incident,
@@ -210,7 +211,7 @@ def test_zendesk_failing_during_a_link_records_nothing(
     sandbox.fail_next(r"/api/v2/tickets/(show_many|update_many)", count=20, status=status)
     events_before = len(timeline.events(db_session, incident))
     with pytest.raises(ZendeskError) as raised:
-        tickets.link(
+        ticket_actions.link(
             db_session,
             gateway,
             incident,
@@ -342,7 +343,7 @@ def test_a_merge_never_takes_a_parent_or_another_incidents_ticket(
     )
     other_parent = parent.create_parent(db_session, gateway, other, now=clock.now(), **by_manager())
     as_candidates(db_session, gateway, other, desk.tickets[1:2], clock)
-    tickets.link(
+    ticket_actions.link(
         db_session,
         gateway,
         other,

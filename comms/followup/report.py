@@ -14,7 +14,7 @@ from comms import timeline
 from comms.auth.models import User
 from comms.config import Settings
 from comms.contacts.lists import affected_organizations, contact_list, people_counts
-from comms.incidents.followup import describe, review_is_optional
+from comms.followup.service import describe, review_is_optional
 from comms.incidents.models import Incident, LinkedTicket, MergeRequest, TimelineEvent
 from comms.incidents.tickets import agent_link, linked_tickets
 from comms.updates.models import Delivery, Update

@@ -12,8 +12,8 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from comms.auth.models import User
 from comms.config import Settings
+from comms.followup.report import Report, md
 from comms.incidents.models import Incident, TimelineEvent
-from comms.incidents.report import Report, md
 
 REVIEW_LENGTH = timedelta(hours=1)
 # A spreadsheet runs a cell that starts with one of these as a formula.

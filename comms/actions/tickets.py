@@ -1,0 +1,79 @@
+"""Finding and linking a client's tickets, which also brings their senders into the contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from comms.actions import committing
+from comms.config import Settings
+from comms.contacts import service as contacts
+from comms.incidents import tickets
+from comms.incidents.models import Candidate, Incident, LinkedTicket
+from comms.zendesk import Gateway
+
+
+def refresh_candidates(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> list[Candidate]:
+    """Ask Zendesk for open tickets that look related and are not linked yet; commits."""
+    since = incident.declared_at - timedelta(minutes=settings.zendesk.candidate_lookback_minutes)
+    affected = contacts.affected_organizations(db_session, incident, settings)
+    with committing(db_session):
+        found = gateway.find_candidates(
+            since=since,
+            organization_ids=[org.organization_id for org in affected],
+            keywords=incident.keywords,
+        )
+        for ticket in found:
+            tickets.add_candidate(db_session, incident, ticket, source="search", now=now)
+        db_session.flush()
+    return tickets.candidates(db_session, incident)
+
+
+def link(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    ticket_ids: Sequence[int],
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+    move: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tickets.LinkOutcome]:
+    """Link tickets to the parent; their organisations and requesters join the contacts.
+
+    Long work: the caller (an operation, or a step of declaring) owns the transaction.
+    """
+    outcomes = tickets.link(
+        db_session,
+        gateway,
+        incident,
+        ticket_ids,
+        by=by,
+        now=now,
+        settings=settings,
+        move=move,
+        progress=progress,
+    )
+    linked = [o.ticket_id for o in outcomes if o.ok and not o.message.startswith("already")]
+    if linked:
+        rows = db_session.scalars(
+            select(LinkedTicket)
+            .where(LinkedTicket.incident_id == incident.id, LinkedTicket.ticket_id.in_(linked))
+            .order_by(LinkedTicket.id)
+        )
+        contacts.add_from_tickets(
+            db_session, gateway, incident, list(rows), by=by, now=now, settings=settings
+        )
+    return outcomes

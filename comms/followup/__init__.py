@@ -1,0 +1,1 @@
+"""After an incident: the review meeting, its reminders, the report and the timeline exports."""
