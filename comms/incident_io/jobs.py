@@ -52,8 +52,12 @@ def process_webhooks(
     if not settings.incident_io.configured:
         return 0
     done = 0
-    with _working, session_factory() as db, IncidentIoGateway(settings.incident_io) as gateway:
-        pending = db.scalars(
+    with (
+        _working,
+        session_factory() as db_session,
+        IncidentIoGateway(settings.incident_io) as gateway,
+    ):
+        pending = db_session.scalars(
             select(ReceivedWebhook)
             .where(ReceivedWebhook.processed_at.is_(None))
             .where(ReceivedWebhook.attempts < MAX_ATTEMPTS)
@@ -64,27 +68,31 @@ def process_webhooks(
             received.attempts += 1
             try:
                 if received.external_id and received.external_id not in fetched:
-                    _fetch_and_follow(db, gateway, received.external_id, settings, clock.now())
+                    _fetch_and_follow(
+                        db_session, gateway, received.external_id, settings, clock.now()
+                    )
                     fetched.add(received.external_id)
                 received.processed_at, received.error = clock.now(), ""
-                db.commit()
+                db_session.commit()
                 done += 1
             except IncidentNotFound as error:
-                db.rollback()
-                _note_failure(db, received.id, str(error), processed_at=clock.now())
+                db_session.rollback()
+                _note_failure(db_session, received.id, str(error), processed_at=clock.now())
             except (IncidentIoError, IntegrityError) as error:
-                db.rollback()
-                _note_failure(db, received.id, str(error), processed_at=None)
+                db_session.rollback()
+                _note_failure(db_session, received.id, str(error), processed_at=None)
                 log.warning("incident.io webhook %s waits: %s", received.webhook_id, error)
     return done
 
 
-def _note_failure(db: Session, row_id: int, error: str, *, processed_at: datetime | None) -> None:
-    received = db.get(ReceivedWebhook, row_id)
+def _note_failure(
+    db_session: Session, row_id: int, error: str, *, processed_at: datetime | None
+) -> None:
+    received = db_session.get(ReceivedWebhook, row_id)
     if received is not None:
         received.attempts += 1
         received.error, received.processed_at = error[:2000], processed_at
-        db.commit()
+        db_session.commit()
 
 
 def process_in_background(
@@ -103,12 +111,12 @@ def process_in_background(
     return thread
 
 
-def sync_state(db: Session) -> SyncState:
-    state = db.scalar(select(SyncState).order_by(SyncState.id).limit(1))
+def sync_state(db_session: Session) -> SyncState:
+    state = db_session.scalar(select(SyncState).order_by(SyncState.id).limit(1))
     if state is None:
         state = SyncState()
-        db.add(state)
-        db.flush()
+        db_session.add(state)
+        db_session.flush()
     return state
 
 
@@ -123,10 +131,14 @@ def reconcile(
     if not settings.incident_io.configured:
         return SyncReport(0, 0, "")
     every = timedelta(minutes=settings.incident_io.poll_minutes)
-    with _working, session_factory() as db, IncidentIoGateway(settings.incident_io) as gateway:
-        state, now = sync_state(db), clock.now()
+    with (
+        _working,
+        session_factory() as db_session,
+        IncidentIoGateway(settings.incident_io) as gateway,
+    ):
+        state, now = sync_state(db_session), clock.now()
         if not force and state.attempted_at and now - state.attempted_at < every:
-            db.rollback()
+            db_session.rollback()
             return SyncReport(0, 0, state.error)
         state.attempted_at = now
         since = state.polled_at - OVERLAP if state.polled_at else None
@@ -134,21 +146,21 @@ def reconcile(
             changed = gateway.live_incidents(updated_since=since)
             for remote in changed:
                 follow(
-                    db,
+                    db_session,
                     remote,
                     latest_update=gateway.latest_update(remote.id),
                     settings=settings,
                     now=now,
                 )
         except IncidentIoError as error:
-            db.rollback()
-            state = sync_state(db)
+            db_session.rollback()
+            state = sync_state(db_session)
             state.attempted_at, state.error = now, f"{now:%H:%M} UTC: {error}"[:2000]
-            db.commit()
+            db_session.commit()
             log.warning("the incident.io reconcile failed: %s", error)
             return SyncReport(0, 0, state.error)
         state.polled_at, state.error = now, ""
-        db.commit()
+        db_session.commit()
         return SyncReport(0, len(changed), "")
 
 
