@@ -32,6 +32,7 @@ from comms.zendesk import Gateway, Organization
 
 LATENCY_MS = 50
 SCALE = {"orgs": 300, "users": 40}
+PLANS = (200, 700)  # requests a minute: Team, Enterprise
 API_EMAIL = "agent@agency.test"
 
 
@@ -45,9 +46,9 @@ def minimum_requests(sandbox: Sandbox) -> int:
     return total
 
 
-def run_comms(sandbox: Sandbox, database_dir: str) -> tuple[int, float, int]:
-    """Add every organisation to an incident and refresh; return (requests, seconds, contacts)."""
-    engine = make_engine(f"sqlite:///{database_dir}/bench.sqlite")
+def run_comms(sandbox: Sandbox, database_dir: str, name: str) -> tuple[int, float, int, int]:
+    """Add every organisation to an incident and refresh: (requests, seconds, contacts, 429s)."""
+    engine = make_engine(f"sqlite:///{database_dir}/{name}.sqlite")
     upgrade(engine)
     zendesk = ZendeskSettings(url=sandbox.url, email=API_EMAIL, token="sandbox")
     settings = Settings(zendesk=zendesk)
@@ -62,13 +63,22 @@ def run_comms(sandbox: Sandbox, database_dir: str) -> tuple[int, float, int]:
             db, incident, orgs, how="bench", by="bench", now=utcnow(), settings=settings
         )
         db.commit()
+        limited = sandbox.stats()["rate_limited"]
         before, started = sandbox.request_count, time.perf_counter()
         result = service.refresh(db, gateway, incident, settings, now=utcnow())
         db.commit()
         seconds = time.perf_counter() - started
         assert result.ok, result.error
     engine.dispose()
-    return sandbox.request_count - before, seconds, result.contacts
+    too_many = sandbox.stats()["rate_limited"] - limited
+    return sandbox.request_count - before, seconds, result.contacts, too_many
+
+
+def allowed_seconds(requests: int, per_minute: int, unlimited: float) -> float:
+    """The least time the limit allows: full windows waited out, then the rest at full speed."""
+    windows = math.ceil(requests / per_minute) - 1
+    rest = requests - windows * per_minute
+    return max(unlimited, windows * 60 + unlimited * rest / requests)
 
 
 def run_zenpy(sandbox: Sandbox) -> tuple[int, float, int]:
@@ -92,15 +102,25 @@ def main() -> None:
         needed = minimum_requests(sandbox)
         print(f"sandbox: {len(sandbox.store.orgs)} organisations, {LATENCY_MS} ms latency")
         with tempfile.TemporaryDirectory() as tmp:
-            requests, seconds, contacts = run_comms(sandbox, tmp)
-        print(f"comms refresh: {requests} requests (minimum {needed}), {seconds:.2f} s,", end=" ")
-        print(f"{contacts} contacts")
-        z_requests, z_seconds, z_users = run_zenpy(sandbox)
-        print(
-            f"zenpy loop:    {z_requests} requests, {z_seconds:.2f} s, {z_users} users (all roles)"
-        )
-        speed, share = z_seconds / seconds, requests / z_requests
-        print(f"ratio: comms is {speed:.1f}x faster with {share:.2f}x the requests of the loop")
+            sandbox.set_rate_limit(None)
+            requests, unlimited, contacts, _ = run_comms(sandbox, tmp, "unlimited")
+            print(
+                f"no limit:  {requests} requests (minimum {needed}), {unlimited:.2f} s, "
+                f"{contacts} contacts"
+            )
+            for plan in PLANS:
+                sandbox.set_rate_limit(plan)
+                requests, seconds, contacts, too_many = run_comms(sandbox, tmp, f"plan{plan}")
+                allowed = allowed_seconds(requests, plan, unlimited)
+                print(
+                    f"{plan}/min: {requests} requests, {too_many} 429s, {seconds:.2f} s; "
+                    f"the limit allows {allowed:.2f} s: {seconds / allowed:.2f}x, "
+                    f"{contacts} contacts"
+                )
+        if "--zenpy" in sys.argv:
+            sandbox.set_rate_limit(None)
+            z_requests, z_seconds, z_users = run_zenpy(sandbox)
+            print(f"zenpy loop: {z_requests} requests, {z_seconds:.2f} s, {z_users} users")
     finally:
         sandbox.stop()
 

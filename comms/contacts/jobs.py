@@ -28,6 +28,8 @@ class RefreshJob:
     total: int = 0
     result: RefreshResult | None = None
     finished: threading.Event = field(default_factory=threading.Event)
+    # While running: what holds it up, e.g. waiting for Zendesk's rate limit ("" if nothing).
+    note: Callable[[], str] = lambda: ""
 
     def progress(self, done: int, total: int) -> None:
         """Note how many organisations have been read (the gateway's progress callback)."""
@@ -43,6 +45,7 @@ class RefreshJob:
             "ok": result.ok if result else None,
             "error": result.error if result else "",
             "contacts": result.contacts if result else None,
+            "note": "" if self.finished.is_set() else self.note(),
         }
 
 
@@ -81,6 +84,7 @@ class RefreshJobs:
     def _run(self, job: RefreshJob) -> None:
         """Refresh in the thread's own session and gateway, then commit."""
         gateway = self._make_gateway()
+        job.note = gateway.rate_limit_note
         try:
             with self._sessions() as db_session:
                 incident = db_session.get(Incident, job.incident_id)

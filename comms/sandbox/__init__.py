@@ -8,8 +8,9 @@ import threading
 from typing import Any
 
 from .control import set_webhook, stats
+from .limits import DEFAULT_LIMIT
 from .server import Controls, SandboxServer
-from .store import API_EMAIL, Store
+from .store import API_EMAIL, INDEX_DELAY_S, Store
 from .webhook import sign
 
 __all__ = ["Sandbox", "main", "sign"]
@@ -24,19 +25,25 @@ class Sandbox:
         port: int = 0,
         token: str = "sandbox",
         latency_ms: int = 0,
-        rate_limit: int | None = None,
+        rate_limit: int | None = DEFAULT_LIMIT,
         seed: str | None = None,
         scale: dict[str, int] | None = None,
         seed_number: int = 1,
         api_email: str = API_EMAIL,
+        rate_window_s: float = 60.0,
+        index_delay_s: float = INDEX_DELAY_S,
     ) -> None:
         """Bind the socket and build the account (seeded if seed or scale is given).
 
         Only an agent or admin may use the API: api_email is the admin comms signs in as
         (the demo seed makes it the agency's admin, alex.morgan@brightwave.digital).
+        Zendesk's rate limits apply: rate_limit requests a minute for the account (700, the
+        Enterprise plan; None for none), and the per-endpoint ones; rate_window_s shortens
+        the minute for tests. Search finds a change index_delay_s after it (60 s; Zendesk
+        takes "a few minutes"); index_now() indexes everything at once.
         """
-        self.controls = Controls(token, latency_ms, rate_limit)
-        self.store = Store("http://placeholder", api_email)
+        self.controls = Controls(token, latency_ms, rate_limit, rate_window_s)
+        self.store = Store("http://placeholder", api_email, index_delay_s)
         self.server = SandboxServer((host, port), self.store, self.controls)
         bound_host, bound_port = self.server.server_address[:2]
         self.netloc = f"{bound_host}:{bound_port}"
@@ -67,6 +74,7 @@ class Sandbox:
     def stop(self) -> None:
         """Stop serving (hanging requests are released) and close the socket."""
         self.controls.stopping.set()
+        self.store.jobs_may_run.set()
         if self._thread is not None:
             self.server.shutdown()
             self._thread.join(timeout=5)
@@ -90,6 +98,7 @@ class Sandbox:
         with self.controls.lock:
             self.controls.request_count = 0
             self.controls.most_in_flight = 0
+            self.controls.limited = 0
 
     def fail_next(
         self, path_regex: str, count: int = 1, status: int = 503, hang: bool = False
@@ -101,11 +110,26 @@ class Sandbox:
         """POST a signed zen:event-type:ticket.created event for every ticket created."""
         set_webhook(self.server, target_url, secret)
 
-    def set_rate_limit(self, n_per_minute: int | None) -> None:
-        """Requests allowed per minute (None = unlimited, headers say 700)."""
-        with self.controls.lock:
-            self.controls.rate_limit = n_per_minute
-            self.controls.hits.clear()
+    def set_rate_limit(self, n_per_minute: int | None, window_s: float | None = None) -> None:
+        """Requests allowed per minute (None = unlimited, headers say 700); windows restart."""
+        self.controls.set_rate_limit(n_per_minute, window_s)
+
+    def hold_jobs(self, held: bool = True) -> None:
+        """Keep new and queued jobs queued until released with hold_jobs(False)."""
+        if held:
+            self.store.jobs_may_run.clear()
+        else:
+            self.store.jobs_may_run.set()
+
+    def index_now(self) -> None:
+        """Let search find every change made so far (a test that needs an instant index)."""
+        with self.store.lock:
+            self.store.index.index_now(self.store.pools())
+
+    def set_index_delay(self, seconds: float) -> None:
+        """How long after a change search finds it, from now on."""
+        with self.store.lock:
+            self.store.index.delay_s = seconds
 
     def set_latency(self, ms: int) -> None:
         """Delay every API answer by ms milliseconds."""
@@ -135,8 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", default=None, help="demo data set (only 'demo')")
     parser.add_argument("--seed-number", type=int, default=1)
     parser.add_argument("--scale", default=None, help="e.g. orgs=300,users=40")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests per minute")
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay every answer")
+    parser.add_argument(
+        "--index-delay",
+        type=float,
+        default=INDEX_DELAY_S,
+        help=f"seconds before search finds a new or changed record (default {INDEX_DELAY_S:g})",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help="the account's requests per minute: 200, 400, 700 (default), 2500; 0 for none",
+    )
     args = parser.parse_args(argv)
     try:
         sandbox = Sandbox(
@@ -144,11 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             token=args.token,
             latency_ms=args.latency_ms,
-            rate_limit=args.rate_limit,
+            rate_limit=args.rate_limit or None,
             seed=args.seed,
             scale=_scale(args.scale),
             seed_number=args.seed_number,
             api_email=args.api_email,
+            index_delay_s=args.index_delay,
         )
     except (OSError, ValueError) as exc:
         print(f"comms sandbox: {exc}", file=sys.stderr)

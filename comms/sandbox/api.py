@@ -64,6 +64,7 @@ ROUTES: list[tuple[str, str, Callable[..., Result]]] = [
     ("GET", f"tickets/{ID}/incidents", T.ticket_incidents),
     ("POST", f"tickets/{ID}/merge", T.ticket_merge),
     ("GET", "problems", T.problems),
+    ("GET", "incremental/tickets/cursor", T.incremental_tickets),
     ("GET", "job_statuses/show_many", T.jobs_show_many),
     ("GET", r"job_statuses/([\w-]+)", T.job_show),
     ("GET", "organizations", A.orgs_list),

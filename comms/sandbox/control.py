@@ -31,6 +31,7 @@ def stats(server: SandboxServer) -> dict[str, Any]:
         return {
             "requests": controls.request_count,
             "most_in_flight": controls.most_in_flight,
+            "rate_limited": controls.limited,
             "tickets": len(store.tickets),
             "users": len(store.users),
             "organizations": len(store.orgs),
@@ -65,7 +66,12 @@ def control(server: SandboxServer, method: str, path: str, body: dict[str, Any])
             set_webhook(server, body.get("url"), body.get("secret") or "")
             return 201, {"ok": True}
         if name == "rate_limit" and method == "POST":
-            controls.rate_limit = body.get("limit")
+            window = body.get("window_seconds")
+            controls.set_rate_limit(body.get("limit"), float(window) if window else None)
+            return 200, {"ok": True}
+        if name == "index" and method == "POST":  # index every change now
+            with store.lock:
+                store.index.index_now(store.pools())
             return 200, {"ok": True}
         if name == "latency" and method == "POST":
             controls.latency_ms = int(body.get("ms") or 0)

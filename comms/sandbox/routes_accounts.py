@@ -76,12 +76,15 @@ def org_delete(r: Request, oid: str) -> Result:
     org = r.store.organization(oid)
     del r.store.orgs[org["id"]]
     r.store.org_names.pop(org["name"].lower(), None)
+    r.store.index.changed("organization", org["id"])
     return 204, None
 
 
 def org_users(r: Request, oid: str) -> Result:
     roles = set(r.params.get("role", []) + r.params.get("role[]", []))
-    users = [u for u in r.store.org_members(oid) if not roles or u["role"] in roles]
+    users = [
+        u for u in r.store.org_members(oid) if u["active"] and (not roles or u["role"] in roles)
+    ]
     return 200, r.page(users, "users")
 
 
@@ -95,7 +98,8 @@ def org_memberships(r: Request, oid: str) -> Result:
 def users_list(r: Request) -> Result:
     roles = set(r.params.get("role", []) + r.params.get("role[]", []))
     return 200, r.page(
-        [u for u in r.store.users.values() if not roles or u["role"] in roles], "users"
+        [u for u in r.store.users.values() if u["active"] and (not roles or u["role"] in roles)],
+        "users",
     )
 
 
@@ -121,7 +125,9 @@ def users_update_many(r: Request) -> Result:
 
 
 def users_show_many(r: Request) -> Result:
-    return 200, r.page(lookup(r.store.users, r.ids()), "users", cursor_ok=False)
+    deleted_too = first(r.params, "include_deleted") == "true"
+    found = [u for u in lookup(r.store.users, r.ids()) if deleted_too or u["active"]]
+    return 200, r.page(found, "users", cursor_ok=False)
 
 
 def users_search(r: Request) -> Result:
@@ -150,6 +156,7 @@ def user_update(r: Request, uid: str) -> Result:
 def user_delete(r: Request, uid: str) -> Result:
     user = r.store.user(uid)
     user["active"] = False
+    r.store.index.changed("user", user["id"])
     return 200, {"user": user}
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import math
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +30,53 @@ TEXT = {
     "user": ("name", "email", "notes", "details"),
     "organization": ("name", "details", "notes"),
 }
+
+
+Pools = dict[str, dict[int, dict[str, Any]]]
+
+
+class SearchIndex:
+    """What search sees: each object as it was when last indexed, delay_s after it changed.
+
+    Zendesk indexes new and changed records after "a few minutes": until then search does
+    not find a new ticket, and finds a changed one as it was.
+    """
+
+    def __init__(self, delay_s: float) -> None:
+        """An empty index; delay_s is how long after a change search sees it."""
+        self.delay_s = delay_s
+        self.copies: dict[str, dict[int, dict[str, Any]]] = {
+            "ticket": {},
+            "user": {},
+            "organization": {},
+        }
+        self.pending: list[tuple[float, str, int]] = []  # (when indexed, kind, id)
+
+    def changed(self, kind: str, oid: int, at: datetime | None = None) -> None:
+        """Note a change (at: when it happened, for records made in the past)."""
+        when = at.timestamp() if at is not None else time.time()
+        self.pending.append((when + self.delay_s, kind, int(oid)))
+
+    def catch_up(
+        self, pools: dict[str, dict[int, dict[str, Any]]], now: float | None = None
+    ) -> None:
+        """Index every change that is due (all of them with now=inf)."""
+        now = time.time() if now is None else now
+        waiting = []
+        for ready, kind, oid in self.pending:
+            if ready > now:
+                waiting.append((ready, kind, oid))
+                continue
+            obj = pools[kind].get(oid)
+            if obj is None:
+                self.copies[kind].pop(oid, None)
+            else:
+                self.copies[kind][oid] = copy.deepcopy(obj)
+        self.pending = waiting
+
+    def index_now(self, pools: Pools) -> None:
+        """Index everything at once (for a test that needs an instant index)."""
+        self.catch_up(pools, math.inf)
 
 
 def parse(query: str) -> list[tuple[bool, str | None, str, str]]:
@@ -62,12 +112,31 @@ def _cmp(left: Any, op: str, right: Any) -> bool:
     }[op]
 
 
-def _text(obj: dict[str, Any], kind: str, value: str) -> bool:
-    needle = value.lower().rstrip("*")
-    if not needle:
+WORD = re.compile(r"[\w@.+-]+")
+
+
+def words_match(text: str, value: str) -> bool:
+    """Zendesk's matching: whole words, `word*` a prefix, a quoted phrase its words in order."""
+    needle = value.lower().strip()
+    if not needle or needle == "*":
         return True
-    hay = " ".join(str(obj.get(f) or "") for f in TEXT[kind]).lower()
-    return needle in hay or needle in obj.get("tags", [])
+    hay = [w.strip(".-") for w in WORD.findall(text.lower())]
+    wanted = [w.strip(".-") for w in WORD.findall(needle.rstrip("*"))]
+    if not wanted:
+        return True
+    prefix = needle.endswith("*")
+    for start in range(len(hay) - len(wanted) + 1):
+        window = hay[start : start + len(wanted)]
+        if window[:-1] == wanted[:-1] and (
+            window[-1].startswith(wanted[-1]) if prefix else window[-1] == wanted[-1]
+        ):
+            return True
+    return False
+
+
+def _text(obj: dict[str, Any], kind: str, value: str) -> bool:
+    hay = " ".join(str(obj.get(f) or "") for f in TEXT[kind])
+    return words_match(hay, value) or value.lower() in obj.get("tags", [])
 
 
 class Matcher:
@@ -112,8 +181,10 @@ class Matcher:
         if field in ("subject", "description", "name", "email", "notes", "details"):
             if field not in obj:
                 return False
-            text = str(obj[field] or "").lower()
-            return text.startswith(low.rstrip("*")) if low.endswith("*") else low in text
+            if field == "email":  # an address matches whole, or by its start with *
+                text = str(obj[field] or "").lower()
+                return text.startswith(low.rstrip("*")) if low.endswith("*") else text == low
+            return words_match(str(obj[field] or ""), value)
         if field in obj:
             mine = obj[field]
             if isinstance(mine, bool):
@@ -145,10 +216,13 @@ def search(
     """Every matching object, as a copy with result_type, in a stable order."""
     terms = parse(query)
     matcher = Matcher(store)
-    pools = {"ticket": store.tickets, "user": store.users, "organization": store.orgs}
+    store.index.catch_up(store.pools())
+    pools = store.index.copies
     found = []
     for kind in kinds:
         for obj in pools[kind].values():
+            if obj.get("active") is False:  # deleted users are not found
+                continue
             if matcher.matches(obj, kind, terms):
                 found.append(dict(obj, result_type=kind))
     if sort_by in ("created_at", "updated_at", "status", "priority", "ticket_type"):

@@ -5,38 +5,37 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import math
 import re
 import threading
-import time
-from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import Request, dispatch
+from .limits import Limits
 from .shapes import FORBIDDEN, ApiError
 from .store import Store
 from .webhook import Webhook
 
-DEFAULT_LIMIT = 700
 AUTH_FAILED = {"error": "Couldn't authenticate you"}
 
 
 class Controls:
     """Mutable server behaviour: token, rate limit, latency, faults, webhook, counters."""
 
-    def __init__(self, token: str, latency_ms: int, rate_limit: int | None) -> None:
-        """Initial settings."""
+    def __init__(
+        self, token: str, latency_ms: int, rate_limit: int | None, window_s: float = 60.0
+    ) -> None:
+        """Initial settings; rate_limit None: no account limit."""
         self.token = token
         self.latency_ms = latency_ms
-        self.rate_limit = rate_limit
+        self.limits = Limits(rate_limit, window_s)
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.faults: list[dict[str, Any]] = []
-        self.hits: deque[float] = deque()
         self.request_count = 0
         self.in_flight = 0
+        self.limited = 0  # 429s answered for being over a rate limit
         self.most_in_flight = 0  # the most API requests answered at the same time
         self.webhook: Webhook | None = None
 
@@ -57,18 +56,24 @@ class Controls:
             self.faults = [f for f in self.faults if f["count"] > 0]
         return None
 
-    def admit(self) -> tuple[int, int, int]:
-        """Count a request: (limit, remaining, retry_after or 0 if allowed)."""
-        now = time.monotonic()
+    @property
+    def rate_limit(self) -> int | None:
+        """Requests per minute for the account (None: unlimited)."""
+        return self.limits.account
+
+    def set_rate_limit(self, per_minute: int | None, window_s: float | None = None) -> None:
+        """Change the account limit (and the length of its "minute"); windows start afresh."""
+        with self.lock:
+            self.limits.account = per_minute
+            if window_s is not None:
+                self.limits.window_s = window_s
+            self.limits.reset()
+
+    def admit(self, method: str, path: str) -> tuple[dict[str, str], int]:
+        """Count a request: its rate-limit headers and Retry-After (0 if allowed)."""
         with self.lock:
             self.request_count += 1
-            limit = self.rate_limit or DEFAULT_LIMIT
-            while self.hits and now - self.hits[0] >= 60:
-                self.hits.popleft()
-            if self.rate_limit and len(self.hits) >= self.rate_limit:
-                return limit, 0, max(1, math.ceil(60 - (now - self.hits[0])))
-            self.hits.append(now)
-            return limit, max(0, limit - len(self.hits)), 0
+            return self.limits.admit(method, path)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -169,14 +174,7 @@ class Handler(BaseHTTPRequestHandler):
     def answer_api(self, url: Any, body: dict[str, Any]) -> None:
         """Rate limit, latency, faults, auth, then the route."""
         controls = self.server.controls
-        limit, remaining, retry = controls.admit()
-        headers = {
-            "X-Rate-Limit": str(limit),
-            "X-Rate-Limit-Remaining": str(remaining),
-            "ratelimit-limit": str(limit),
-            "ratelimit-remaining": str(remaining),
-            "ratelimit-reset": "60",
-        }
+        headers, retry = controls.admit(self.command, url.path)
         if controls.latency_ms:
             controls.stopping.wait(controls.latency_ms / 1000)
         fault = controls.take_fault(self.path)
@@ -188,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_fault(fault["status"], headers)
             return
         if retry:
+            with controls.lock:
+                controls.limited += 1
             self.send_json(
                 429,
                 {"error": "TooManyRequests", "description": "Rate limit exceeded, retry later"},

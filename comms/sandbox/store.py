@@ -13,19 +13,26 @@ from typing import Any
 
 from . import shapes
 from .merge import BulkMixin
+from .search import SearchIndex
 from .shapes import ApiError, invalid, norm_tags, not_found, ts
 from .tickets import TicketsMixin
 
-JOB_DELAY_S = 0.05
+JOB_DELAY_S = 0.05  # queued this long before it starts working
+JOB_ITEM_S = 0.005  # each item of a job takes this long
+MAX_JOBS = 30  # queued or working jobs per account
+INDEX_DELAY_S = 60.0  # search finds a change this long after it (Zendesk: "a few minutes")
 API_EMAIL = "comms@sandbox.example"
 
 
 class Store(TicketsMixin, BulkMixin):
     """The account: every object lives here, guarded by one re-entrant lock."""
 
-    def __init__(self, base_url: str, api_email: str = API_EMAIL) -> None:
+    def __init__(
+        self, base_url: str, api_email: str = API_EMAIL, index_delay_s: float = INDEX_DELAY_S
+    ) -> None:
         """Create an empty account with one admin agent (the API user)."""
         self.lock = threading.RLock()
+        self.index = SearchIndex(index_delay_s)
         self.base_url = base_url
         self._ids = itertools.count(6130000000001)
         self._ticket_ids = itertools.count(1)
@@ -39,9 +46,16 @@ class Store(TicketsMixin, BulkMixin):
         self.tickets: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.job_item_s = JOB_ITEM_S
+        self.jobs_may_run = threading.Event()  # cleared: jobs stay queued (a test's control)
+        self.jobs_may_run.set()
         self.on_ticket_created: list[Callable[[dict[str, Any]], None]] = []
         me = self.add_user(name="Comms API", email=api_email, role="admin")
         self.api_user_id: int = me["id"]
+
+    def pools(self) -> dict[str, dict[int, dict[str, Any]]]:
+        """Every searchable object by kind and id."""
+        return {"ticket": self.tickets, "user": self.users, "organization": self.orgs}
 
     def next_id(self) -> int:
         """A fresh large id, Zendesk style."""
@@ -69,6 +83,7 @@ class Store(TicketsMixin, BulkMixin):
             self.orgs[oid] = org
             self.org_names[name.lower()] = oid
             self.org_users[oid] = []
+            self.index.changed("organization", oid, created_at)
             return copy.deepcopy(org)
 
     def organization(self, oid: int) -> dict[str, Any]:
@@ -96,6 +111,7 @@ class Store(TicketsMixin, BulkMixin):
                 if key in data:
                     org[key] = norm_tags(data[key]) if key == "tags" else data[key]
             org["updated_at"] = ts()
+            self.index.changed("organization", org["id"])
             return org
 
     # users -----------------------------------------------------------------------
@@ -151,6 +167,7 @@ class Store(TicketsMixin, BulkMixin):
                 self.emails[email.lower()] = uid
             for oid in org_ids:
                 self.add_membership(uid, int(oid))
+            self.index.changed("user", uid, created_at)
             return dict(user, tags=list(user["tags"]))
 
     def user(self, uid: int) -> dict[str, Any]:
@@ -188,6 +205,7 @@ class Store(TicketsMixin, BulkMixin):
             if data.get("organization_id") and data["organization_id"] != user["organization_id"]:
                 self.add_membership(user["id"], int(data["organization_id"]), default=True)
             user["updated_at"] = ts()
+            self.index.changed("user", user["id"])
             return user
 
     def identities(self, uid: int) -> list[dict[str, Any]]:
@@ -242,7 +260,11 @@ class Store(TicketsMixin, BulkMixin):
     def start_job(
         self, items: list[Any], work: Callable[[int, Any], dict[str, Any]]
     ) -> dict[str, Any]:
-        """Queue a background job running work(index, item) for each item; returns its status."""
+        """Queue a background job running work(index, item) for each item; returns its status.
+
+        Like Zendesk's: queued a moment, then working with progress item by item (each takes
+        job_item_s), then completed; at most MAX_JOBS queued or working, else TooManyJobs.
+        """
         jid = "V3-" + uuid.uuid4().hex
         job = {
             "id": jid,
@@ -254,25 +276,27 @@ class Store(TicketsMixin, BulkMixin):
             "url": f"{self.base_url}/api/v2/job_statuses/{jid}.json",
         }
         with self.lock:
+            busy = sum(j["status"] in ("queued", "working") for j in self.jobs.values())
+            if busy >= MAX_JOBS:
+                raise ApiError(
+                    429,
+                    {
+                        "error": "TooManyJobs",
+                        "description": f"Number of allowed queued jobs ({MAX_JOBS}) exceeded",
+                    },
+                )
             self.jobs[jid] = job
 
         def run() -> None:
             time.sleep(JOB_DELAY_S)
+            self.jobs_may_run.wait()
+            results = []
+            for index, item in enumerate(items):
+                with self.lock:
+                    job.update(status="working", progress=index)
+                    results.append(_job_item(work, index, item))
+                time.sleep(self.job_item_s)
             with self.lock:
-                results = []
-                for index, item in enumerate(items):
-                    try:
-                        results.append(work(index, item))
-                    except ApiError as exc:
-                        results.append(
-                            {
-                                "id": item.get("id") if isinstance(item, dict) else item,
-                                "index": index,
-                                "success": False,
-                                "error": exc.body.get("error"),
-                                "details": exc.body.get("description"),
-                            }
-                        )
                 job.update(
                     status="completed",
                     progress=len(items),
@@ -290,6 +314,20 @@ class Store(TicketsMixin, BulkMixin):
         if job is None:
             raise not_found()
         return job
+
+
+def _job_item(work: Callable[[int, Any], dict[str, Any]], index: int, item: Any) -> dict[str, Any]:
+    """One item's result, or its failure shaped as Zendesk's."""
+    try:
+        return work(index, item)
+    except ApiError as exc:
+        return {
+            "id": item.get("id") if isinstance(item, dict) else item,
+            "index": index,
+            "success": False,
+            "error": exc.body.get("error"),
+            "details": exc.body.get("description"),
+        }
 
 
 ORG_FIELDS = (

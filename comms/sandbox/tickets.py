@@ -171,6 +171,7 @@ class TicketsMixin:
                     }
                 )
             audit = shapes.audit(audit_id, tid, author_id or self.api_user_id, events, now)
+            self.index.changed("ticket", tid, created_at)
             for callback in list(self.on_ticket_created):
                 callback(copy.deepcopy(ticket))
             return ticket, audit
@@ -247,6 +248,7 @@ class TicketsMixin:
             ticket["custom_status_id"] = shapes.CUSTOM_STATUS_IDS[ticket["status"]]
             ticket["fields"] = list(ticket["custom_fields"])
             ticket["updated_at"] = now
+            self.index.changed("ticket", ticket["id"])
             if ticket["type"] == "incident" and ticket["problem_id"]:
                 self.tickets[ticket["problem_id"]]["has_incidents"] = True
             solved = any(e.get("field_name") == "status" and e["value"] == "solved" for e in events)

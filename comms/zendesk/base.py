@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 from zenpy import Zenpy
@@ -13,6 +15,7 @@ from comms.config import ZendeskSettings
 from comms.zendesk.errors import JobUnfinished, ZendeskError, translate
 from comms.zendesk.models import Permissions, User, user_from_json
 from comms.zendesk.transport import (
+    Pacer,
     RequestCounter,
     address,
     close_client,
@@ -58,15 +61,29 @@ class GatewayBase:
         self.settings = settings
         self.address = address(settings)
         self._counter = RequestCounter()
+        self.pacer = Pacer()  # shared by every client of this gateway
+        self.pacer.max_wait = settings.rate_limit_wait_seconds
         self._client = self._new_client()
+        self._export_lock = threading.Lock()
+        self._export: tuple[float, datetime, list[dict[str, Any]]] | None = None
 
     @property
     def request_count(self) -> int:
         """Return how many HTTP requests this gateway has made."""
         return self._counter.value
 
+    def rate_limit_note(self) -> str:
+        """While waiting for Zendesk's rate limit to reset, one sentence saying so; else ""."""
+        wait = self.pacer.seconds_to_wait()
+        if not wait:
+            return ""
+        return (
+            f"Waiting {wait:.0f} s for Zendesk's rate limit to reset: the account's requests "
+            "for this minute are used up (other apps on the account count too)."
+        )
+
     def _new_client(self) -> Zenpy:
-        return make_client(self.settings, self._counter, self.retry_delays)
+        return make_client(self.settings, self._counter, self.retry_delays, self.pacer)
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from zenpy.lib.api_objects import Comment
@@ -11,9 +13,13 @@ from zenpy.lib.api_objects import Ticket as ZenpyTicket
 
 from comms.zendesk.base import BeyondSearchLimit, GatewayBase, as_json, chunks, quoted
 from comms.zendesk.errors import TicketNotFound, ZendeskError
-from comms.zendesk.models import Ticket, ticket_from_json
+from comms.zendesk.models import Ticket, parse_time, ticket_from_json
 
 PRIORITIES = ("urgent", "high", "normal", "low")
+# Search may not have indexed tickets this new; the incremental export has them at once.
+BACKSTOP = timedelta(minutes=15)
+# The incremental export allows 10 requests a minute: read it at most this often (seconds).
+EXPORT_INTERVAL = 6.0
 
 
 def missing_ticket(ticket_id: int) -> TicketNotFound:
@@ -107,6 +113,9 @@ class TicketOperations(GatewayBase):
             items += self._from_organizations(base, orgs)
         for word in dict.fromkeys(w.strip() for w in keywords if w.strip()):
             items += self._search(f"{base} {quoted(word)}")
+        words = [w.strip() for w in keywords if w.strip()]
+        start = max(since, datetime.now(UTC) - BACKSTOP)
+        items += [t for t in self.recent_tickets(start) if _related(t, orgs, words)]
         found: dict[int, Ticket] = {}
         for item in items:
             if item.get("result_type", "ticket") == "ticket":
@@ -114,6 +123,41 @@ class TicketOperations(GatewayBase):
                 if ticket.open and ticket.created_at >= since:
                     found.setdefault(ticket.id, ticket)
         return sorted(found.values(), key=lambda t: t.created_at)
+
+    def recent_tickets(self, since: datetime) -> list[dict[str, Any]]:
+        """Tickets changed since `since`, from the incremental export (no search lag).
+
+        Read at most every EXPORT_INTERVAL seconds; in between the last read answers.
+        """
+        with self._export_lock:
+            last = self._export
+            if last and time.monotonic() - last[0] < EXPORT_INTERVAL and last[1] <= since:
+                return [t for t in last[2] if parse_time(t.get("updated_at")) >= since]
+            items: list[dict[str, Any]] = []
+            url = "incremental/tickets/cursor"
+            params: dict[str, Any] | None = {"start_time": int(since.timestamp())}
+            while url:
+                with self._guard():
+                    body = self._get_json(url, params)
+                items += body.get("tickets") or []
+                url = "" if body.get("end_of_stream", True) else str(body.get("after_url") or "")
+                params = None
+            self._export = (time.monotonic(), since, items)
+            return items
+
+    def incidents_of(self, problem_id: int) -> list[Ticket]:
+        """The tickets linked to a problem in Zendesk (also those an agent linked by hand)."""
+        found: list[Ticket] = []
+        url: str = f"tickets/{int(problem_id)}/incidents"
+        params: dict[str, Any] | None = {"page[size]": 100}
+        while url:
+            with self._guard(not_found=missing_ticket(problem_id)):
+                body = self._get_json(url, params)
+            found += [ticket_from_json(t) for t in body.get("tickets", [])]
+            more = (body.get("meta") or {}).get("has_more")
+            url = str((body.get("links") or {}).get("next") or "") if more else ""
+            params = None
+        return found
 
     def _from_organizations(self, base: str, orgs: set[int]) -> list[dict[str, Any]]:
         """Read recent open tickets once and keep the organisations' (one query per org if many)."""
@@ -124,3 +168,11 @@ class TicketOperations(GatewayBase):
                 item for org in sorted(orgs) for item in self._search(f"{base} organization:{org}")
             ]
         return [item for item in recent if item.get("organization_id") in orgs]
+
+
+def _related(ticket: dict[str, Any], orgs: set[int], words: Sequence[str]) -> bool:
+    """An affected organisation's ticket, or one whose subject or description has a keyword."""
+    if ticket.get("organization_id") in orgs:
+        return True
+    text = f"{ticket.get('subject') or ''} {ticket.get('description') or ''}"
+    return any(re.search(rf"\b{re.escape(w)}\b", text, re.IGNORECASE) for w in words)

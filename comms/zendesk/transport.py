@@ -38,24 +38,100 @@ class RequestCounter:
             self.value += 1
 
 
-class RetryingSession(requests.Session):
-    """A session that retries server errors a few times with short, growing sleeps."""
+class Pacer:
+    """Stay under Zendesk's account rate limit instead of hitting it.
 
-    def __init__(self, delays: Sequence[float]) -> None:
+    Every answer says how many requests are left in the current window and when it resets
+    (`X-Rate-Limit-Remaining`, `ratelimit-reset`); when none are left for this request, it
+    waits for the reset rather than be refused. Requests still in flight are counted against
+    what is left, so several threads together stay under it too. The requests of other apps
+    on the same account show in the headers, so they are waited out the same way.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.remaining: int | None = None  # what the last answer said is left
+        self.reset_at = 0.0
+        self.in_flight = 0
+        self.waited = 0.0  # seconds spent waiting for resets, in total
+        self.waiting_until = 0.0  # while waiting: when the window resets
+        self.max_wait: float = 60.0
+
+    def before(self) -> None:
+        """Wait, if need be, until this request fits in the window."""
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if self.remaining is None or now >= self.reset_at:
+                    self.remaining = None  # a new window: its answers will tell
+                    break
+                if self.remaining - self.in_flight > 0:
+                    break
+                wait = self.reset_at - now
+                if wait > self.max_wait:
+                    break  # beyond the budget: send it; Zendesk's 429 says how long
+                if self.waiting_until != self.reset_at:
+                    log.warning("Zendesk's rate limit is used up; waiting %.0f s for a reset", wait)
+                self.waiting_until = self.reset_at
+                self._cond.wait(wait)
+                self.waited += time.monotonic() - now
+                self.waiting_until = 0.0
+            self.in_flight += 1
+
+    def after(self, response: requests.Response | None) -> None:
+        """Read what is left from the answer (or only release the place on a failure)."""
+        with self._cond:
+            self.in_flight = max(0, self.in_flight - 1)
+            if response is not None:
+                self._read(response)
+            self._cond.notify_all()
+
+    def _read(self, response: requests.Response) -> None:
+        headers = response.headers
+        left = headers.get("X-Rate-Limit-Remaining") or headers.get("ratelimit-remaining")
+        reset = headers.get("ratelimit-reset")
+        if response.status_code == 429:
+            left, reset = "0", headers.get("Retry-After") or reset
+        if left is None or not left.strip().isdigit():
+            return
+        resets_in = float(reset) if reset and reset.strip().isdigit() else 1.0
+        reset_at = time.monotonic() + resets_in
+        if self.remaining is None or reset_at > self.reset_at + 1 or int(left) < self.remaining:
+            self.remaining, self.reset_at = int(left), reset_at
+
+    def seconds_to_wait(self) -> float:
+        """While a request waits for the window to reset: how long is left; else 0."""
+        return max(0.0, self.waiting_until - time.monotonic()) if self.waiting_until else 0.0
+
+
+class RetryingSession(requests.Session):
+    """A session that paces itself under the rate limit and retries server errors a few times."""
+
+    def __init__(self, delays: Sequence[float], pacer: Pacer | None = None) -> None:
         super().__init__()
         self.delays = tuple(delays)
+        self.pacer = pacer or Pacer()
+
+    def _send_paced(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        self.pacer.before()
+        response = None
+        try:
+            response = super().request(method, url, *args, **kwargs)
+            return response
+        finally:
+            self.pacer.after(response)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         """Send the request, retrying 5xx answers that are safe to repeat."""
         verb = method.decode() if isinstance(method, bytes) else method.upper()
         retryable = RETRY_ANY if verb in IDEMPOTENT else RETRY_POST
-        response = super().request(method, url, *args, **kwargs)
+        response = self._send_paced(method, url, *args, **kwargs)
         for delay in self.delays:
             if response.status_code not in retryable:
                 break
             response.close()
             time.sleep(delay)
-            response = super().request(method, url, *args, **kwargs)
+            response = self._send_paced(method, url, *args, **kwargs)
         if response.status_code == 429:
             wait = response.headers.get("Retry-After", "?")
             log.warning("Zendesk is limiting requests; retrying in %s s", wait)
@@ -102,10 +178,13 @@ def _pin(api: BaseApi, scheme: str, netloc: str) -> None:
 
 
 def make_client(
-    settings: ZendeskSettings, counter: RequestCounter, delays: Sequence[float]
+    settings: ZendeskSettings,
+    counter: RequestCounter,
+    delays: Sequence[float],
+    pacer: Pacer | None = None,
 ) -> Zenpy:
-    """Build a zenpy client: no cache, a timeout, a rate-limit budget, no proactive throttling."""
-    session = RetryingSession(delays)
+    """Build a zenpy client: no cache, a timeout, a rate-limit budget, our own pacing."""
+    session = RetryingSession(delays, pacer)
     session.hooks["response"].append(counter.hook)
     client = Zenpy(
         subdomain=settings.subdomain or "sandbox",

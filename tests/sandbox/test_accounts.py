@@ -59,6 +59,7 @@ def test_memberships_default_org_and_lookups(
     ]
     assert len(list(zd.organization_memberships())) == 2
     assert [i.value for i in zd.users.identities(id=user["id"])] == ["jo@hm.org.uk"]
+    sandbox.index_now()  # this test needs an instant search index
     assert [u.id for u in zd.users.search(query="email:jo@hm.org.uk")] == [user["id"]]
     assert zd.users.me().role == "admin"
     found = http.get(
@@ -114,6 +115,8 @@ def test_search_syntax(zd: Zenpy, sandbox: Sandbox) -> None:
     def ids(query: str, **kw: object) -> list[int]:
         return [r.id for r in zd.search(query, **kw)]
 
+    sandbox.index_now()  # this test needs an instant search index
+
     assert ids("website", type="ticket") == [old["id"], new["id"]]
     assert ids('"down again"') == [new["id"]]
     assert len(ids("", type="ticket", status_less_than="solved")) == 2
@@ -134,6 +137,7 @@ def test_search_syntax(zd: Zenpy, sandbox: Sandbox) -> None:
 def test_search_pages_and_1000_limit(http: requests.Session, sandbox: Sandbox) -> None:
     for i in range(1050):
         sandbox.store.add_ticket(subject=f"Site down {i}")
+    sandbox.index_now()  # this test needs an instant search index
     url = f"{sandbox.url}/api/v2/search.json"
     first = http.get(url, params={"query": "type:ticket", "per_page": 100}).json()
     assert first["count"] == 1050 and len(first["results"]) == 100
@@ -148,3 +152,37 @@ def test_search_pages_and_1000_limit(http: requests.Session, sandbox: Sandbox) -
         "description": "Invalid search: Requested response size was greater than "
         "Search Response Limits",
     }
+
+
+def test_search_finds_a_change_only_once_indexed(zd: Zenpy, sandbox: Sandbox) -> None:
+    store = sandbox.store
+    sandbox.set_index_delay(3600)  # "a few minutes", made an hour so that no test outruns it
+    old = store.add_ticket(
+        subject="Sundown festival site", created_at=datetime.now(UTC) - timedelta(hours=2)
+    )
+    new = store.add_ticket(subject="Our site is down")
+
+    def ids(query: str) -> list[int]:
+        return [r.id for r in zd.search(query, type="ticket")]
+
+    assert ids("site") == [old["id"]]  # the new ticket is not indexed yet
+    store.update_ticket(old["id"], {"status": "solved"})
+    assert [r.status for r in zd.search("site", type="ticket")] == ["new"]  # the indexed copy
+    assert ids("status<solved") == [old["id"]]
+    sandbox.index_now()
+    assert ids("site") == [old["id"], new["id"]]
+    assert ids("down") == [new["id"]]  # whole words: "Sundown" is not "down"
+    assert ids("sun*") == [old["id"]]  # a prefix with *
+    assert ids('"is down"') == [new["id"]] and ids('"down is"') == []  # a phrase, in order
+    assert ids("status<solved") == [new["id"]]
+
+
+def test_deleted_users_disappear_from_lists_and_show_many(
+    zd: Zenpy, http: requests.Session, sandbox: Sandbox
+) -> None:
+    org = sandbox.store.add_organization(name="Quay")
+    stay = sandbox.store.add_user(name="Stay", email="stay@quay.test", organization_ids=[org["id"]])
+    gone = sandbox.store.add_user(name="Gone", email="gone@quay.test", organization_ids=[org["id"]])
+    assert http.delete(f"{sandbox.url}/api/v2/users/{gone['id']}.json").ok
+    assert [u.id for u in zd.organizations.users(org["id"])] == [stay["id"]]
+    assert [u.id for u in zd.users(ids=[stay["id"], gone["id"]])] == [stay["id"]]

@@ -101,6 +101,36 @@ def test_rate_limit_headers_and_429(http: requests.Session, sandbox: Sandbox) ->
     last = http.get(f"{sandbox.url}/api/v2/tickets.json")
     assert last.status_code == 429 and 1 <= int(last.headers["Retry-After"]) <= 60
     assert last.headers["X-Rate-Limit-Remaining"] == "0"
+    assert last.json() == {
+        "error": "TooManyRequests",
+        "description": "Rate limit exceeded, retry later",
+    }
+    assert sandbox.stats()["rate_limited"] == 2
+
+
+def test_the_limit_is_on_by_default_and_counts_a_real_window(sandbox: Sandbox, http) -> None:
+    sandbox.set_rate_limit(200, window_s=30.0)  # the Team plan; a window of 30 s
+    first = http.get(f"{sandbox.url}/api/v2/users/me.json")
+    assert first.headers["ratelimit-limit"] == "200"
+    assert first.headers["ratelimit-remaining"] == "199"
+    assert 29 <= int(first.headers["ratelimit-reset"]) <= 30
+    with Sandbox() as default:
+        assert default.controls.rate_limit == 700  # by default, as on the Enterprise plan
+
+
+def test_ticket_updates_have_their_own_limits(sandbox: Sandbox, http) -> None:
+    tid = sandbox.store.add_ticket(subject="Down")["id"]
+    url = f"{sandbox.url}/api/v2/tickets/{tid}.json"
+    answers = [http.put(url, json={"ticket": {"priority": "high"}}) for _ in range(31)]
+    assert [a.status_code for a in answers] == [200] * 30 + [429]  # 30 per ticket per 10 min
+    assert (
+        answers[0]
+        .headers["Zendesk-RateLimit-tickets-update"]
+        .startswith("total=100; remaining=99; resets=")
+    )
+    assert int(answers[-1].headers["Retry-After"]) > 60
+    other = sandbox.store.add_ticket(subject="Also down")["id"]
+    assert http.put(f"{sandbox.url}/api/v2/tickets/{other}.json", json={"ticket": {}}).ok
 
 
 def test_faults(zd: Zenpy, http: requests.Session, sandbox: Sandbox) -> None:
@@ -290,7 +320,7 @@ def test_the_installed_command_serves_with_its_options_until_interrupted() -> No
         assert orgs.json()["count"] == 40
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=120) == 0  # a hang guard on a busy machine
         proc.stdout.close()
 
 

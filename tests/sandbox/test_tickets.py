@@ -185,3 +185,30 @@ def test_ticket_list_cursor_pagination(zd: Zenpy, sandbox: Sandbox) -> None:
     sandbox.reset_request_count()
     assert len({t.id for t in zd.tickets()}) == 230
     assert sandbox.request_count == 3
+
+
+def test_jobs_queue_then_work_with_progress_and_at_most_30_wait(sandbox, http) -> None:
+    ids = [sandbox.store.add_ticket(subject=f"t{n}")["id"] for n in range(100)]
+    url = f"{sandbox.url}/api/v2/tickets/update_many.json"
+    change = {"ticket": {"priority": "high"}}
+    sandbox.hold_jobs()
+    queued = [http.put(url, params={"ids": str(ids[n])}, json=change) for n in range(30)]
+    assert {q.json()["job_status"]["status"] for q in queued} == {"queued"}
+    refused = http.put(url, params={"ids": str(ids[0])}, json=change)
+    assert refused.status_code == 429 and refused.json()["error"] == "TooManyJobs"
+    sandbox.hold_jobs(False)
+    for q in queued:
+        while http.get(q.json()["job_status"]["url"]).json()["job_status"]["status"] != "completed":
+            pass
+    sandbox.hold_jobs()
+    job = http.put(url, params={"ids": ",".join(map(str, ids))}, json=change).json()["job_status"]
+    status = http.get(job["url"]).json()["job_status"]
+    seen = [(status["status"], status["progress"], status["total"])]
+    sandbox.hold_jobs(False)
+    while seen[-1][0] != "completed":
+        status = http.get(job["url"]).json()["job_status"]
+        seen.append((status["status"], status["progress"], status["total"]))
+    states = [s for s, _, _ in seen]
+    assert states[0] == "queued" and "working" in states and states[-1] == "completed"
+    assert any(0 < p < 100 for s, p, _ in seen if s == "working")
+    assert seen[-1][1:] == (100, 100)

@@ -93,7 +93,12 @@ def test_candidates_come_from_organisations_or_keywords(gateway: Gateway, sandbo
     add(subject="Done", requester_id=hit_user, organization_id=hit_org, status="solved")
     found = gateway.find_candidates(since=since, organization_ids=[hit_org], keywords=["outage"])
     assert {t.id for t in found} == {by_org, by_word["id"]}
-    assert gateway.request_count == 2  # one search for the organisations, one per keyword
+    # one search for the organisations, one per keyword, and one read of the incremental
+    # export: search has not indexed these new tickets yet
+    assert gateway.request_count == 3
+    sandbox.index_now()
+    found = gateway.find_candidates(since=since, organization_ids=[hit_org], keywords=["outage"])
+    assert {t.id for t in found} == {by_org, by_word["id"]}
 
 
 def test_link_150_tickets_in_two_jobs(gateway: Gateway, sandbox: Sandbox) -> None:
@@ -173,6 +178,7 @@ def test_organisations_by_tag(gateway: Gateway, sandbox: Sandbox) -> None:
     for n in range(3):
         sandbox.store.add_organization(name=f"Platform {n}", tags=["platform_x"])
     sandbox.store.add_organization(name="Elsewhere", tags=["platform_y"])
+    sandbox.index_now()  # organisations made minutes ago: search must have indexed them
     found = gateway.organizations_by_tag("platform_x")
     assert [o.name for o in found] == ["Platform 0", "Platform 1", "Platform 2"]
     assert gateway.organizations([o.id for o in found]) == found
@@ -182,6 +188,7 @@ def test_organisations_by_tag_beyond_the_search_limit(gateway: Gateway, sandbox:
     for n in range(1005):
         sandbox.store.add_organization(name=f"Client {n:04}", tags=["platform_x"])
     sandbox.store.add_organization(name="Elsewhere")
+    sandbox.index_now()  # organisations made minutes ago: search must have indexed them
     assert len(gateway.organizations_by_tag("platform_x")) == 1005
 
 
@@ -218,18 +225,21 @@ def test_candidates_of_a_busy_account_beyond_the_search_limit(
     busy = _tickets(sandbox, 1001)
     org_id, user_id = _org_with_requester(sandbox, "Hit")
     wanted = sandbox.store.add_ticket(subject="Down", requester_id=user_id, organization_id=org_id)
+    sandbox.index_now()  # the broad search must see all 1,002
     since = NOW - timedelta(hours=1)
     before = gateway.request_count
     found = gateway.find_candidates(since=since, organization_ids=[org_id], keywords=[])
     assert [t.id for t in found] == [wanted["id"]] and wanted["id"] not in busy
-    assert gateway.request_count - before == 2  # the broad search's first page, then the org's
+    # the broad search's first page, then the org's, then two pages of the incremental export
+    assert gateway.request_count - before == 4
 
 
 def test_an_unfinished_link_job_is_reported_as_unconfirmed(
     gateway: Gateway, sandbox: Sandbox
 ) -> None:
     problem_id = _problem(gateway)
-    outcomes = gateway.link_to_problem(problem_id, _tickets(sandbox, 2), job_timeout=0.001)
+    sandbox.hold_jobs()  # Zendesk leaves the job queued
+    outcomes = gateway.link_to_problem(problem_id, _tickets(sandbox, 2), job_timeout=0.05)
     assert [o.ok for o in outcomes] == [False, False]
     assert outcomes[0].message.startswith("not confirmed: Zendesk did not finish job")
 
@@ -302,3 +312,18 @@ def test_a_light_agent_cannot_link_and_an_end_user_cannot_sign_in(
     client = make_gateway(replace(settings, email="client@example.org"))
     with pytest.raises(ZendeskRefused, match="client@example.org may not do this"):
         client.me()
+
+
+def test_a_ticket_search_has_not_indexed_yet_is_still_a_candidate(
+    gateway: Gateway, sandbox: Sandbox
+) -> None:
+    org_id, user_id = _org_with_requester(sandbox, "Acme")
+    sandbox.set_index_delay(3600)  # search will not see it during this test
+    new = sandbox.store.add_ticket(subject="Our site is down", requester_id=user_id)["id"]
+    other = sandbox.store.add_organization(name="Other")["id"]
+    stranger = sandbox.store.add_user(name="S", email="s@o.example", organization_ids=[other])
+    word = sandbox.store.add_ticket(subject="Down again", requester_id=stranger["id"])["id"]
+    since = NOW - timedelta(hours=1)
+    found = gateway.find_candidates(since=since, organization_ids=[org_id], keywords=["down"])
+    assert [t.id for t in found] == [new, word]
+    assert gateway.search_organizations("Acme")  # autocomplete is not the search index

@@ -62,7 +62,7 @@
     const poll = function () {
       fetch(progress.dataset.url).then(function (r) { return r.json(); }).then(function (job) {
         if (!job.running) { window.location.reload(); return; }
-        progress.textContent = "Reading the contacts from Zendesk: " + job.done + " of " + (job.total || "?") + " organisations…";
+        progress.textContent = "Reading the contacts from Zendesk: " + job.done + " of " + (job.total || "?") + " organisations… " + (job.note || "");
         setTimeout(poll, 1000);
       });
     };
