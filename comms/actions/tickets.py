@@ -35,8 +35,41 @@ def refresh_candidates(
         )
         for ticket in found:
             tickets.add_candidate(db_session, incident, ticket, source="search", now=now)
+        if incident.parent_ticket_id and incident.is_open:
+            adopted = tickets.adopt_linked_by_hand(db_session, gateway, incident, now=now)
+            _add_senders(
+                db_session,
+                gateway,
+                incident,
+                adopted,
+                by=tickets.BY_AGENT,
+                now=now,
+                settings=settings,
+            )
         db_session.flush()
     return tickets.candidates(db_session, incident)
+
+
+def _add_senders(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    linked: list[int],
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """The organisations and requesters of newly linked tickets join the contacts."""
+    if linked:
+        rows = db_session.scalars(
+            select(LinkedTicket)
+            .where(LinkedTicket.incident_id == incident.id, LinkedTicket.ticket_id.in_(linked))
+            .order_by(LinkedTicket.id)
+        )
+        contacts.add_from_tickets(
+            db_session, gateway, incident, list(rows), by=by, now=now, settings=settings
+        )
 
 
 def link(
@@ -67,13 +100,5 @@ def link(
         progress=progress,
     )
     linked = [o.ticket_id for o in outcomes if o.ok and not o.message.startswith("already")]
-    if linked:
-        rows = db_session.scalars(
-            select(LinkedTicket)
-            .where(LinkedTicket.incident_id == incident.id, LinkedTicket.ticket_id.in_(linked))
-            .order_by(LinkedTicket.id)
-        )
-        contacts.add_from_tickets(
-            db_session, gateway, incident, list(rows), by=by, now=now, settings=settings
-        )
+    _add_senders(db_session, gateway, incident, linked, by=by, now=now, settings=settings)
     return outcomes

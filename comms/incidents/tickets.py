@@ -16,6 +16,7 @@ from comms.timeline import record
 from comms.zendesk import Gateway, Ticket
 
 Progress = Callable[[int, int], None]
+BY_AGENT = "Zendesk (linked by an agent)"  # who linked a ticket an agent linked in Zendesk
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,48 @@ class LinkOutcome:
 def agent_link(settings: Settings, ticket_id: int) -> str:
     """Where an agent opens the ticket in Zendesk."""
     return f"{settings.zendesk.agent_url}/agent/tickets/{ticket_id}"
+
+
+def adopt_linked_by_hand(
+    db_session: Session, gateway: Gateway, incident: Incident, *, now: datetime
+) -> list[int]:
+    """Record the tickets an agent linked to the parent in Zendesk itself (problem_id set).
+
+    Returns their ids; the caller brings their senders into the contacts, as for a link.
+    """
+    if incident.parent_ticket_id is None:
+        return []
+    known = set(
+        db_session.scalars(
+            select(LinkedTicket.ticket_id).where(LinkedTicket.incident_id == incident.id)
+        )
+    )
+    found = [t for t in gateway.incidents_of(incident.parent_ticket_id) if t.id not in known]
+    taken = set(
+        db_session.scalars(
+            select(LinkedTicket.ticket_id).where(LinkedTicket.ticket_id.in_([t.id for t in found]))
+        )
+    )
+    adopted = [t for t in found if t.id not in taken]
+    if not adopted:
+        return []
+    by = BY_AGENT
+    for ticket in adopted:
+        _record_link(db_session, incident, ticket, None, by=by, now=now)
+    ids = [t.id for t in adopted]
+    record(
+        db_session,
+        incident,
+        actor=by,
+        kind="link",
+        now=now,
+        summary=f"{len(ids)} ticket(s) linked to parent {incident.parent_ticket_id} in Zendesk "
+        f"by an agent are now part of the incident: {', '.join(map(str, ids[:20]))}"
+        + ("…" if len(ids) > 20 else "")
+        + ".",
+        details={"linked": ids, "refused": {}},
+    )
+    return ids
 
 
 def add_candidate(

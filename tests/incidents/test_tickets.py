@@ -72,6 +72,28 @@ def test_candidates_come_from_affected_organisations_and_keywords(
     assert sorted(c.ticket_id for c in found) == sorted(desk.tickets)
 
 
+def test_a_ticket_an_agent_linked_in_zendesk_is_adopted(
+    db_session, gateway, sandbox, settings, desk, incident, clock
+):
+    problem = parent.create_parent(db_session, gateway, incident, now=clock.now(), **by_manager())
+    sandbox.store.update_ticket(desk.tickets[3], {"type": "incident", "problem_id": problem.id})
+    ticket_actions.refresh_candidates(
+        db_session, gateway, incident, settings=settings, now=clock.now()
+    )
+    db_session.commit()
+    linked = {t.ticket_id: t.linked_by for t in tickets.linked_tickets(db_session, incident)}
+    assert linked == {desk.tickets[3]: "Zendesk (linked by an agent)"}
+    assert desk.tickets[3] not in [c.ticket_id for c in tickets.candidates(db_session, incident)]
+    assert "Bravo Council" in [
+        o.name for o in contacts.affected_organizations(db_session, incident, settings)
+    ]
+    assert "linked to parent" in timeline.events(db_session, incident)[-1].summary
+    ticket_actions.refresh_candidates(
+        db_session, gateway, incident, settings=settings, now=clock.now()
+    )
+    assert len(tickets.linked_tickets(db_session, incident)) == 1
+
+
 def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(
     db_session, gateway, sandbox, settings, desk, incident, clock
 ):
