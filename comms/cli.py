@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -165,6 +166,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["sandbox"], ["demo"]):
+        # Ctrl-C stops them even when started from a script in the background, which
+        # leaves SIGINT ignored (and Python then never raises KeyboardInterrupt).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if argv[:1] == ["sandbox"]:
         # The sandbox parses its own options (argparse's REMAINDER refuses a leading --option).
         from comms.sandbox import main as sandbox_main

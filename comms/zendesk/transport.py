@@ -56,6 +56,7 @@ class Pacer:
         self.waited = 0.0  # seconds spent waiting for resets, in total
         self.waiting_until = 0.0  # while waiting: when the window resets
         self.max_wait: float = 60.0
+        self._warned_for = 0.0  # the window last said to be used up (said once per window)
 
     def before(self) -> None:
         """Wait, if need be, until this request fits in the window."""
@@ -70,7 +71,8 @@ class Pacer:
                 wait = self.reset_at - now
                 if wait > self.max_wait:
                     break  # beyond the budget: send it; Zendesk's 429 says how long
-                if self.waiting_until != self.reset_at:
+                if self._warned_for != self.reset_at:
+                    self._warned_for = self.reset_at
                     log.warning("Zendesk's rate limit is used up; waiting %.0f s for a reset", wait)
                 self.waiting_until = self.reset_at
                 self._cond.wait(wait)

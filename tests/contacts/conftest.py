@@ -49,6 +49,7 @@ def seed(sandbox: Sandbox) -> Clients:
     store.add_user(
         name="Agent", email="agent@agency.example", role="agent", organization_ids=[acme]
     )
+    sandbox.index_now()  # these clients have been in Zendesk for years: search knows them
     return Clients(acme=acme, bravo=bravo, charlie=charlie, users=users)
 
 

@@ -150,7 +150,34 @@ def test_a_long_refresh_carries_on_in_the_background(
     assert progress["running"] is True
     wait_for_refresh(client, incident)
     done = client.get(f"/incidents/{incident.reference}/contacts/refresh").get_json()
-    assert done == {"running": False, "done": 2, "total": 2, "ok": True, "error": "", "contacts": 5}
+    assert done == {
+        "running": False,
+        "done": 2,
+        "total": 2,
+        "ok": True,
+        "error": "",
+        "contacts": 5,
+        "note": "",
+    }
+
+
+def test_a_refresh_waiting_for_the_rate_limit_says_so(
+    login, incident, clients, sandbox, monkeypatch
+):
+    from comms.web import contacts as view
+
+    client = login("manager")
+    post(client, incident, "organizations/tag", tag="platform_wp")
+    wait_for_refresh(client, incident)
+    monkeypatch.setattr(view, "WAIT_SECONDS", 0)
+    sandbox.set_rate_limit(1, window_s=4.0)  # one request a "minute" of 4 s: the second waits
+    post(client, incident, "refresh")
+    url = f"/incidents/{incident.reference}/contacts/refresh"
+    notes = []
+    while (progress := client.get(url).get_json())["running"]:
+        notes.append(progress["note"])
+    assert any(n.startswith("Waiting ") and "rate limit" in n for n in notes), set(notes)
+    assert progress["ok"] is True and sandbox.stats()["rate_limited"] == 0
 
 
 def test_a_resolved_incident_is_read_only(login, incident, db_session):

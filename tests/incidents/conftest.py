@@ -52,6 +52,7 @@ def desk(sandbox: Sandbox, clock) -> Desk:
         store.add_ticket(subject=s, requester_id=r, organization_id=o, created_at=recent)["id"]
         for r, o, s in subjects
     ]
+    sandbox.index_now()  # clients of long standing, tickets of 20 minutes ago: all indexed
     return Desk(acme=acme, bravo=bravo, ann=ann, bob=bob, tickets=tickets)
 
 
