@@ -87,7 +87,8 @@ def test_a_ticket_an_agent_linked_in_zendesk_is_adopted(
     assert "Bravo Council" in [
         o.name for o in contacts.affected_organizations(db_session, incident, settings)
     ]
-    assert "linked to parent" in timeline.events(db_session, incident)[-1].summary
+    summaries = [e.summary for e in timeline.events(db_session, incident)]
+    assert any("in Zendesk by an agent are now part of the incident" in s for s in summaries)
     ticket_actions.refresh_candidates(
         db_session, gateway, incident, settings=settings, now=clock.now()
     )
