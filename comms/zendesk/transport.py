@@ -92,8 +92,10 @@ class Pacer:
         headers = response.headers
         left = headers.get("X-Rate-Limit-Remaining") or headers.get("ratelimit-remaining")
         reset = headers.get("ratelimit-reset")
-        if response.status_code == 429:
+        if response.status_code == 429:  # zenpy now sleeps Retry-After: say so meanwhile
             left, reset = "0", headers.get("Retry-After") or reset
+            if reset and reset.strip().isdigit():
+                self.waiting_until = max(self.waiting_until, time.monotonic() + float(reset))
         if left is None or not left.strip().isdigit():
             return
         resets_in = float(reset) if reset and reset.strip().isdigit() else 1.0
