@@ -59,7 +59,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = settings.web.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to add WSGI middleware; mypy sees a method being replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     from comms import web
 

@@ -12,6 +12,7 @@ import secrets
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from comms.clock import Clock
 from comms.config import (
@@ -20,6 +21,10 @@ from comms.config import (
     SmtpSettings,
     ZendeskSettings,
 )
+
+if TYPE_CHECKING:  # the demo starts them late, so `comms --help` stays quick
+    from comms.sandbox import Sandbox
+    from comms.sandbox.mailcatcher import MailCatcher
 
 log = logging.getLogger(__name__)
 DEMO_EMAIL = "demo@brightwave.digital"
@@ -37,8 +42,8 @@ FIRST_MESSAGE = (
 class Demo:
     settings: Settings
     password: str
-    sandbox: object
-    catcher: object
+    sandbox: Sandbox
+    catcher: MailCatcher
 
 
 def demo_settings(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> Settings:
@@ -201,7 +206,8 @@ def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "comms.sqlite").unlink(missing_ok=True)
     settings = demo_settings(base, host=host, port=port, cadence=cadence, folder=folder)
-    server_socket = make_server(host, port, app=None, threaded=True)  # reserve the port first
+    # Reserve the port first; the app is set once the database is ready.
+    server_socket = make_server(host, port, app=_not_ready, threaded=True)
     demo = start_services(settings, folder)
     stop = threading.Event()
     scheduler = Scheduler(demo.settings)
@@ -234,6 +240,11 @@ def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> 
         demo.catcher.stop()
     print("The demo has stopped.", flush=True)
     return 0
+
+
+def _not_ready(environ: object, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"The demo is starting."]
 
 
 def print_welcome(demo: Demo, cadence: int) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from comms.auth.models import ApiToken, LoginFailure, Role, User
@@ -78,7 +78,9 @@ def _throttle_until(
     by_address = db_session.scalar(
         select(func.count()).select_from(recent.where(LoginFailure.address == address).subquery())
     )
-    if by_account < MAX_FAILURES_PER_ACCOUNT and by_address < MAX_FAILURES_PER_ADDRESS:
+    if (by_account or 0) < MAX_FAILURES_PER_ACCOUNT and (
+        by_address or 0
+    ) < MAX_FAILURES_PER_ADDRESS:
         return None
     oldest = db_session.scalar(
         select(func.min(LoginFailure.at)).where(
@@ -107,7 +109,8 @@ def authenticate(
         db_session.add(LoginFailure(email=email, address=address, at=now))
         db_session.flush()
         raise AuthError("That e-mail and password do not match an active account.")
-    db_session.execute(LoginFailure.__table__.delete().where(LoginFailure.email == email))
+    db_session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    assert user is not None  # ok above means there is a user
     return user
 
 

@@ -95,4 +95,4 @@ def review_invite(report: Report, settings: Settings) -> bytes:
     calendar.add_missing_timezones(
         start.date() - timedelta(days=366), start.date() + timedelta(days=366)
     )
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -271,7 +272,7 @@ def _send(
     return outcome.state == "sent"
 
 
-def render_reminder(renderer: EmailRenderer, which: str, values: dict) -> RenderedEmail:
+def render_reminder(renderer: EmailRenderer, which: str, values: dict[str, Any]) -> RenderedEmail:
     """Render templates/email/followup_<which>/…; TemplateProblem names the broken file."""
     parts = []
     for part in ("subject.txt", "body.txt", "body.html"):

@@ -100,7 +100,7 @@ def _ledger_row(
         with db_session.begin_nested():
             db_session.add(row)
     except IntegrityError:  # the same request arrived at the same moment from elsewhere
-        return db_session.scalar(query)
+        return db_session.scalars(query).one()
     return row
 
 
@@ -142,7 +142,7 @@ def _merge(
     if interrupted:
         outcomes, sources = _already_merged(gateway, sources)
     if sources:
-        incident = db_session.get(Incident, request.incident_id)
+        incident = db_session.get_one(Incident, request.incident_id)
         result = gateway.merge(
             request.target_id,
             sources,
@@ -177,7 +177,7 @@ def _claim(db_session: Session, request: MergeRequest, *, now: datetime) -> bool
         .execution_options(synchronize_session=False)
     )
     db_session.refresh(request)
-    return claimed.rowcount == 1
+    return getattr(claimed, "rowcount", 0) == 1
 
 
 def _already_merged(gateway: Gateway, sources: list[int]) -> tuple[list[TicketOutcome], list[int]]:
@@ -195,7 +195,7 @@ def _complete(
     ]
     request.state = "done" if any(o.ok for o in outcomes) else "failed"
     request.completed_at = now
-    incident = db_session.get(Incident, request.incident_id)
+    incident = db_session.get_one(Incident, request.incident_id)
     merged = [o.ticket_id for o in outcomes if o.ok]
     for ticket_id in merged:
         _mark_merged(db_session, request, ticket_id, now=now)

@@ -38,12 +38,12 @@ def run(
 ) -> None:
     """Do the work; whatever happens, the operation ends done or failed with a message."""
     with session_factory() as db_session:
-        operation = db_session.get(Operation, operation_id)
-        incident = db_session.get(Incident, operation.incident_id)
+        operation = db_session.get_one(Operation, operation_id)
+        incident = db_session.get_one(Incident, operation.incident_id)
 
         def progress(done: int, total: int) -> None:
             with session_factory() as progress_session:
-                row = progress_session.get(Operation, operation_id)
+                row = progress_session.get_one(Operation, operation_id)
                 row.done, row.total = done, total
                 progress_session.commit()
 
@@ -52,7 +52,7 @@ def run(
         except Exception as error:  # the page must learn what went wrong, whatever it was
             db_session.rollback()
             log.warning("operation %s failed: %s", operation_id, error)
-            operation = db_session.get(Operation, operation_id)
+            operation = db_session.get_one(Operation, operation_id)
             operation.state, operation.error = "failed", str(error)
         else:
             operation.state, operation.outcomes = "done", outcomes

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, true
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
@@ -127,12 +127,12 @@ def refuse_taken(
     db_session: Session, incident_id: int | None, ticket_ids: Sequence[int], *, move: bool
 ) -> dict[int, LinkedTicket]:
     """Tickets of other incidents are refused unless moved explicitly; returns those moving."""
-    other = LinkedTicket.incident_id != incident_id if incident_id else True
+    other = LinkedTicket.incident_id != incident_id if incident_id else true()
     rows = db_session.scalars(
         select(LinkedTicket).where(LinkedTicket.ticket_id.in_(ticket_ids), other)
     )
     taken = {row.ticket_id: row for row in rows}
-    not_this = Incident.id != incident_id if incident_id else True
+    not_this = Incident.id != incident_id if incident_id else true()
     parents = db_session.execute(
         select(Incident.parent_ticket_id, Incident.id).where(
             Incident.parent_ticket_id.in_(ticket_ids), not_this

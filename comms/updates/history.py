@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -76,7 +77,7 @@ def deliveries(db_session: Session, update: Update) -> list[Delivery]:
     )
 
 
-def update_json(summary: UpdateSummary) -> dict:
+def update_json(summary: UpdateSummary) -> dict[str, Any]:
     """An update with its counts, as the API and the page's progress poll show it."""
     update = summary.update
     return {
@@ -94,7 +95,7 @@ def update_json(summary: UpdateSummary) -> dict:
     }
 
 
-def delivery_json(delivery: Delivery) -> dict:
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
     """One delivery's state and SMTP reply."""
     return {
         "email": delivery.email,

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -247,7 +248,7 @@ def _record_missed(
     now: datetime,
     settings: Settings,
     outcome: str,
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Write on the timeline which slots passed unsent while the scheduler was down."""
     renderer = EmailRenderer(settings)

@@ -32,7 +32,9 @@ def delivery_message_id(settings: Settings, incident: Incident, number: int, ema
     )
 
 
-def context(incident: Incident, update: Update, *, name: str, organizations: list[str]) -> dict:
+def context(
+    incident: Incident, update: Update, *, name: str, organizations: list[str]
+) -> dict[str, Any]:
     """The template values for one update to one contact."""
     return {
         "incident": {

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import jinja2
 from sqlalchemy import or_, select, update
@@ -23,7 +24,7 @@ from comms.updates.service import latest, recipients
 log = logging.getLogger(__name__)
 
 
-def render_reminder(renderer: EmailRenderer, values: dict) -> RenderedEmail:
+def render_reminder(renderer: EmailRenderer, values: dict[str, Any]) -> RenderedEmail:
     """Render templates/email/reminder/…; TemplateProblem names the broken file."""
     parts = []
     for part in ("subject.txt", "body.txt", "body.html"):

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
@@ -123,7 +124,7 @@ def _record(
     attempts: int | None,
 ) -> str:
     """Write one outcome, guarded by the claim token; return the state written."""
-    values: dict = {"smtp_reply": outcome.reply}
+    values: dict[str, Any] = {"smtp_reply": outcome.reply}
     tries = attempts if attempts is not None else Delivery.attempts + 1
     values["attempts"] = tries
     state = outcome.state

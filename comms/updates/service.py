@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -173,13 +174,13 @@ def _delivery_rows(
     new: Update,
     contacts: list[Contact],
     settings: Settings,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Render every contact's message (TemplateProblem stops it all) and make their rows."""
     renderer = EmailRenderer(settings)
     threads = _threads(db_session, incident)
     rows = []
     for contact in contacts:
-        row = {
+        row: dict[str, Any] = {
             "email": contact.email,
             "name": contact.name or "",
             "organizations": list(contact.organizations),
