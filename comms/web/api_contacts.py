@@ -9,10 +9,9 @@ from flask import Response, request
 from comms.contacts import service
 from comms.contacts.models import AffectedOrganization
 from comms.contacts.rules import Contact, how_added, is_priority
-from comms.incidents import service as incidents
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
-from comms.web.context import actor, db, gateway, now, settings
+from comms.web.context import actor, db, gateway, load_incident, now, settings
 from comms.zendesk import ZendeskError
 
 BASE = "/incidents/<ref>"
@@ -20,11 +19,7 @@ BASE = "/incidents/<ref>"
 
 def _incident(ref: str, *, change: bool = False) -> Incident:
     """Find the incident (404 JSON); to change its contacts, it must still be open."""
-    incident = incidents.get(db(), ref)
-    if incident is None:
-        text = ref.strip().upper()
-        name = f"INC-{text}" if text.isdigit() else ref
-        raise ApiError(404, "not_found", f"There is no incident {name}.")
+    incident = load_incident(ref)
     if change and not incident.is_open:
         raise ApiError(
             409, "resolved", f"{incident.reference} is resolved: its contacts no longer change."
@@ -95,7 +90,7 @@ def add_organizations(ref: str):
     incident = _incident(ref, change=True)
     body = json_body()
     ids, tag = body.get("organization_ids"), body.get("tag")
-    kwargs = {"by": actor(), "now": now(), "settings": settings()}
+    kwargs: dict[str, Any] = {"by": actor(), "now": now(), "settings": settings()}
     try:
         if isinstance(tag, str) and tag.strip() and ids is None:
             added = service.add_organizations_by_tag(db(), gateway(), incident, tag, **kwargs)

@@ -20,7 +20,7 @@ def incident_io_webhook():
     try:
         webhook_id = webhook.verify(
             secret=settings().incident_io.webhook_secret,
-            headers=request.headers,
+            headers=dict(request.headers),
             body=body,
             now=now(),
         )

@@ -13,7 +13,7 @@ from comms.auth.models import User
 from comms.incidents import merges, operations, service, tickets, webhook
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
-from comms.web.context import actor, clock, db, gateway, now, services, settings
+from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
 from comms.zendesk import TicketNotFound, ZendeskError
 
 
@@ -39,13 +39,6 @@ def incident_json(incident: Incident) -> dict:
             incident.next_update_due_at.isoformat() if incident.next_update_due_at else None
         ),
     }
-
-
-def load(ref: str) -> Incident:
-    incident = service.get(db(), ref)
-    if incident is None:
-        raise ApiError(404, "not_found", f"There is no incident {ref}.")
-    return incident
 
 
 def zendesk_error(error: ZendeskError) -> ApiError:
@@ -134,7 +127,7 @@ def list_incidents():
 @bp.get("/incidents/<ref>")
 def show_incident(ref: str):
     """One incident."""
-    return incident_json(load(ref))
+    return incident_json(load_incident(ref))
 
 
 PATCHABLE = {"severity", "status", "note", "auto_link"}
@@ -143,7 +136,7 @@ PATCHABLE = {"severity", "status", "note", "auto_link"}
 @bp.patch("/incidents/<ref>")
 def change_incident(ref: str):
     """Change severity and/or status, with an optional note."""
-    incident = load(ref)
+    incident = load_incident(ref)
     body = json_body()
     unknown = sorted(set(body) - PATCHABLE)
     if unknown or not body:
@@ -173,7 +166,7 @@ def change_incident(ref: str):
 @bp.post("/incidents/<ref>/parent-ticket")
 def parent_ticket(ref: str):
     """Adopt {"ticket_id": n} as the parent ticket, or create one with an empty body."""
-    incident = load(ref)
+    incident = load_incident(ref)
     ticket_id = json_body().get("ticket_id")
     if ticket_id is not None and not is_id(ticket_id):
         raise ApiError(400, "bad_request", "ticket_id must be a ticket id.")
@@ -201,7 +194,7 @@ def candidate_json(c) -> dict:
 @bp.get("/incidents/<ref>/candidates")
 def list_candidates(ref: str):
     """Candidate tickets; ?refresh=true asks Zendesk first."""
-    incident = load(ref)
+    incident = load_incident(ref)
     if request.args.get("refresh") in ("1", "true", "yes"):
         try:
             ticket_actions.refresh_candidates(
@@ -215,7 +208,7 @@ def list_candidates(ref: str):
 @bp.post("/incidents/<ref>/links")
 def link_tickets(ref: str):
     """Link {"ticket_ids": [...]} to the parent; answers an outcome per ticket."""
-    incident = load(ref)
+    incident = load_incident(ref)
     body = json_body()
     try:
         outcomes = ticket_actions.link(
@@ -239,7 +232,7 @@ def link_tickets(ref: str):
 @bp.post("/incidents/<ref>/merges")
 def merge_tickets(ref: str):
     """Merge {"source_ids": [...]} into {"target_id": n}; cannot be undone."""
-    incident = load(ref)
+    incident = load_incident(ref)
     body = json_body()
     target = body.get("target_id")
     if not is_id(target):
@@ -248,7 +241,7 @@ def merge_tickets(ref: str):
         rows = merges.plan(
             db(),
             incident,
-            target_id=target,
+            target_id=int(target or 0),
             source_ids=_ids(body, "source_ids"),
             by=actor(),
             now=now(),
@@ -278,7 +271,7 @@ def merge_tickets(ref: str):
 @bp.get("/incidents/<ref>/tickets")
 def incident_tickets(ref: str):
     """The parent ticket and the linked and merged tickets."""
-    incident = load(ref)
+    incident = load_incident(ref)
     return {
         "parent_ticket_id": incident.parent_ticket_id,
         "tickets": [
@@ -299,7 +292,7 @@ def incident_tickets(ref: str):
 @bp.get("/incidents/<ref>/timeline")
 def incident_timeline(ref: str):
     """Everything done on the incident, oldest first."""
-    incident = load(ref)
+    incident = load_incident(ref)
     return {
         "timeline": [
             {

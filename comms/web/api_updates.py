@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from comms.incidents import service as incidents
-from comms.incidents.models import Incident
 from comms.mail.render import TemplateProblem
 from comms.updates import control, history, messages, resolve, service
 from comms.web.api import ApiError, bp, json_body
-from comms.web.context import actor, db, now, optional_gateway, settings
+from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
 from comms.web.updates import deliver_in_background
 
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
-
-
-def _incident(ref: str) -> Incident:
-    incident = incidents.get(db(), ref)
-    if incident is None:
-        raise ApiError(404, "not_found", f"There is no incident {ref}.")
-    return incident
 
 
 def _text(body: dict, key: str = "message") -> str:
@@ -46,7 +37,7 @@ def _problem(problem: Exception) -> ApiError:
 @bp.post("/incidents/<ref>/updates")
 def api_publish_update(ref: str):
     """Send an update to every contact now, or save the status text for the next one."""
-    incident = _incident(ref)
+    incident = load_incident(ref)
     body = json_body()
     text = _text(body)
     try:
@@ -68,7 +59,7 @@ def api_publish_update(ref: str):
 @bp.get("/incidents/<ref>/updates")
 def api_list_updates(ref: str):
     """List the incident's updates, newest first, with delivery counts by state."""
-    incident = _incident(ref)
+    incident = load_incident(ref)
     return {
         "next_update_due_at": messages.when(incident.next_update_due_at),
         "paused": incident.schedule_paused,
@@ -80,7 +71,7 @@ def api_list_updates(ref: str):
 @bp.get("/incidents/<ref>/updates/<int:number>/deliveries")
 def api_list_deliveries(ref: str, number: int):
     """List one update's deliveries with their state and SMTP reply."""
-    incident = _incident(ref)
+    incident = load_incident(ref)
     update = history.find(db(), incident, number)
     if update is None:
         raise ApiError(404, "not_found", f"{incident.reference} has no update {number}.")
@@ -90,7 +81,7 @@ def api_list_deliveries(ref: str, number: int):
 @bp.post("/incidents/<ref>/updates/preview")
 def api_preview_update(ref: str):
     """Render the e-mail a contact would receive (the first contact unless "email" is given)."""
-    incident = _incident(ref)
+    incident = load_incident(ref)
     body = json_body()
     try:
         rendered, headers = service.preview(
@@ -109,7 +100,7 @@ def api_preview_update(ref: str):
 @bp.post("/incidents/<ref>/resolve")
 def api_resolve(ref: str):
     """Resolve: the resolved update to every contact, schedule stopped, parent solved if asked."""
-    incident = _incident(ref)
+    incident = load_incident(ref)
     body = json_body()
     text, solve = _text(body), _flag(body, "solve_parent", False)
     try:
@@ -140,7 +131,7 @@ def api_resolve(ref: str):
 @bp.post("/incidents/<ref>/schedule")
 def api_schedule(ref: str):
     """Pause or resume the automatic updates; a pause needs a reason."""
-    incident = _incident(ref)
+    incident = load_incident(ref)
     body = json_body()
     paused = _flag(body, "paused", False)
     reason = body.get("reason", "")

@@ -7,14 +7,14 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from comms.contacts import service
 from comms.contacts.jobs import RefreshJob, RefreshJobs
 from comms.contacts.rules import how_added, is_priority, seniors_included
-from comms.incidents import service as incidents
 from comms.incidents.models import Incident
 from comms.web import context
-from comms.web.context import actor, clock, db, gateway, now, services, settings
+from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
 from comms.zendesk import ZendeskError
 
 bp = Blueprint("contacts", __name__, url_prefix="/incidents/<ref>/contacts")
@@ -70,19 +70,17 @@ def _shown(rows: list, query: str, show_all: str | None) -> list:
 
 def _incident(ref: str, *, change: bool = False) -> Incident:
     """Find the incident (404); to change it, it must still be open."""
-    incident = incidents.get(db(), ref)
-    if incident is None:
-        abort(404)
+    incident = load_incident(ref)
     if change and not incident.is_open:
         flash(f"{incident.reference} is resolved: its contacts no longer change.", "error")
         abort(_back(incident))
     return incident
 
 
-def _back(incident: Incident, **kept: str) -> Response:
+def _back(incident: Incident, **kept: str) -> WerkzeugResponse:
     """Go back to the incident page's contacts section, keeping what the user typed."""
-    kept = {key: value for key, value in kept.items() if value}
-    return redirect(url_for("incidents.show", ref=incident.reference, _anchor="contacts", **kept))
+    values: dict[str, Any] = {key: value for key, value in kept.items() if value}
+    return redirect(url_for("incidents.show", ref=incident.reference, _anchor="contacts", **values))
 
 
 def _jobs() -> RefreshJobs:
@@ -192,7 +190,7 @@ def add_by_tag(ref: str):
     return _added(incident, added)
 
 
-def _added(incident: Incident, added: list) -> Response:
+def _added(incident: Incident, added: list) -> WerkzeugResponse:
     names = ", ".join(o.name for o in added[:5]) + (" …" if len(added) > 5 else "")
     flash(f"Added {len(added)} affected organisation(s): {names}. Reading their people…", "success")
     _start_refresh(incident)
@@ -259,7 +257,7 @@ def include(ref: str):
     return _override(ref, service.include_contact, "Included {} again.")
 
 
-def _override(ref: str, action: Any, message: str) -> Response:
+def _override(ref: str, action: Any, message: str) -> WerkzeugResponse:
     incident = _incident(ref, change=True)
     email = request.form.get("email", "")
     try:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, g
+from flask import abort, current_app, g
 from sqlalchemy.orm import Session
 
 from comms.clock import Clock
 from comms.config import Settings
+from comms.incidents import service as incidents
+from comms.incidents.models import Incident
+from comms.zendesk import Gateway
 
 
 def services() -> dict:
@@ -34,23 +37,30 @@ def now() -> datetime:
     return clock().now()
 
 
+def load_incident(ref: str) -> Incident:
+    """The incident the address names; 404 (a page, or JSON under /api/) when there is none."""
+    incident = incidents.get(db(), ref)
+    if incident is None:
+        text = ref.strip().upper()
+        abort(404, f"There is no incident {f'INC-{text}' if text.isdigit() else ref}.")
+    return incident
+
+
 def close_db(_error: BaseException | None = None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
 
 
-def gateway():
+def gateway() -> Gateway:
     """The Zendesk gateway, one per app (it holds its own HTTP sessions)."""
-    from comms.zendesk import Gateway
-
     found = services().get("gateway")
     if found is None:
         found = services()["gateway"] = Gateway(settings().zendesk)
     return found
 
 
-def optional_gateway():
+def optional_gateway() -> Gateway | None:
     """The gateway when Zendesk is configured; None lets work without Zendesk go on."""
     return gateway() if settings().zendesk.configured else None
 

@@ -12,20 +12,12 @@ from comms.auth.models import User
 from comms.auth.service import staff
 from comms.followup import exports, report
 from comms.followup import service as followup
-from comms.incidents import service
 from comms.incidents.models import Incident
 from comms.incidents.tickets import agent_link
-from comms.web.context import actor, db, now, settings
+from comms.web.context import actor, db, load_incident, now, settings
 
 bp = Blueprint("followup", __name__, url_prefix="/incidents")
 MARKDOWN = "text/markdown; charset=utf-8"
-
-
-def load(ref: str) -> Incident:
-    incident = service.get(db(), ref)
-    if incident is None:
-        abort(404)
-    return incident
 
 
 def download(body: str | bytes, mimetype: str, filename: str) -> Response:
@@ -78,7 +70,7 @@ def _review_at(form: Any) -> datetime:
 @bp.post("/<ref>/review")
 def change_review(ref: str):
     """Move the review meeting or change the report owner; the draft's due date follows."""
-    incident = load(ref)
+    incident = load_incident(ref)
     owner_id = request.form.get("owner_id", "")
     owner = next((u for u in staff(db()) if str(u.id) == owner_id), None)
     try:
@@ -103,7 +95,7 @@ def change_review(ref: str):
 @bp.post("/<ref>/review/skip")
 def skip_review(ref: str):
     """Decide no review meeting is needed: no reminders and no invite."""
-    incident = load(ref)
+    incident = load_incident(ref)
     followup.skip_review(db(), incident, by=actor(), now=now(), note=request.form.get("note", ""))
     db().commit()
     flash("No review meeting for this incident.", "success")
@@ -113,7 +105,7 @@ def skip_review(ref: str):
 @bp.get("/<ref>/report")
 def show_report(ref: str):
     """Show the draft incident report."""
-    incident = load(ref)
+    incident = load_incident(ref)
     built = report.build(db(), incident, settings(), now=now())
     return render_template(
         "report.html",
@@ -127,14 +119,14 @@ def show_report(ref: str):
 @bp.get("/<ref>/report.md")
 def report_md(ref: str):
     """Download the draft incident report as Markdown."""
-    incident = load(ref)
+    incident = load_incident(ref)
     return download(report_markdown(incident), MARKDOWN, f"{incident.reference}-report.md")
 
 
 @bp.get("/<ref>/timeline.csv")
 def timeline_csv(ref: str):
     """Download the timeline as CSV, times in the configured zone."""
-    incident = load(ref)
+    incident = load_incident(ref)
     body = exports.timeline_csv(timeline.events(db(), incident), settings())
     return download(body, "text/csv; charset=utf-8", f"{incident.reference}-timeline.csv")
 
@@ -142,7 +134,7 @@ def timeline_csv(ref: str):
 @bp.get("/<ref>/timeline.md")
 def timeline_md(ref: str):
     """Download the timeline as Markdown, times in the configured zone."""
-    incident = load(ref)
+    incident = load_incident(ref)
     body = exports.timeline_markdown(incident, timeline.events(db(), incident), settings())
     return download(body, MARKDOWN, f"{incident.reference}-timeline.md")
 
@@ -150,7 +142,7 @@ def timeline_md(ref: str):
 @bp.get("/<ref>/review.ics")
 def review_ics(ref: str):
     """Download the review meeting as a calendar invite."""
-    incident = load(ref)
+    incident = load_incident(ref)
     body = review_invite(incident)
     if body is None:
         abort(404)

@@ -14,18 +14,11 @@ from comms.auth.service import staff
 from comms.incidents import merges, operations, service, tickets
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest, Operation
 from comms.web import contacts, updates
-from comms.web.context import actor, clock, db, gateway, now, services, settings
+from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
 from comms.zendesk import ZendeskError
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PROBLEMS = (service.IncidentError, ZendeskError)
-
-
-def load(ref: str) -> Incident:
-    incident = service.get(db(), ref)
-    if incident is None:
-        abort(404)
-    return incident
 
 
 def back(incident: Incident, anchor: str = ""):
@@ -96,7 +89,7 @@ def declare():
 @bp.route("/<ref>")
 def show(ref: str):
     """Show one incident: summary, tickets, contacts, updates and timeline."""
-    incident = load(ref)
+    incident = load_incident(ref)
     return render_template(
         "incident.html",
         incident=incident,
@@ -124,7 +117,7 @@ def _operation(incident: Incident, operation_id: str | None) -> Operation | None
 @bp.post("/<ref>/severity")
 def change_severity(ref: str):
     """Raise or lower the severity, with an optional note."""
-    incident = load(ref)
+    incident = load_incident(ref)
     try:
         actions.change(
             db(),
@@ -143,7 +136,7 @@ def change_severity(ref: str):
 @bp.post("/<ref>/status")
 def change_status(ref: str):
     """Move the status on, with an optional note."""
-    incident = load(ref)
+    incident = load_incident(ref)
     try:
         actions.change(
             db(),
@@ -162,7 +155,7 @@ def change_status(ref: str):
 @bp.post("/<ref>/link-settings")
 def link_settings(ref: str):
     """Choose what linking does: add organisations, add requesters, link new tickets at once."""
-    incident = load(ref)
+    incident = load_incident(ref)
     actions.set_link_settings(
         db(),
         incident,
@@ -179,7 +172,7 @@ def link_settings(ref: str):
 @bp.post("/<ref>/parent")
 def parent(ref: str):
     """Create the parent ticket in Zendesk, or adopt an existing ticket as the parent."""
-    incident = load(ref)
+    incident = load_incident(ref)
     ticket_id = request.form.get("ticket_id", "").strip()
     try:
         if ticket_id and not ticket_id.isdigit():
@@ -197,7 +190,7 @@ def parent(ref: str):
 @bp.post("/<ref>/candidates")
 def refresh_candidates(ref: str):
     """Ask Zendesk again for tickets that look related."""
-    incident = load(ref)
+    incident = load_incident(ref)
     try:
         found = ticket_actions.refresh_candidates(
             db(), gateway(), incident, settings=settings(), now=now()
@@ -216,7 +209,7 @@ def _selected_ids() -> list[int]:
 @bp.post("/<ref>/link")
 def link(ref: str):
     """Link the selected tickets to the parent in the background, showing progress."""
-    incident = load(ref)
+    incident = load_incident(ref)
     ticket_ids = _selected_ids()
     if not ticket_ids:
         flash("Select at least one ticket to link.", "error")
@@ -254,7 +247,7 @@ def _start(incident: Incident, kind: str, total: int, work):
 @bp.get("/<ref>/operations/<int:operation_id>")
 def operation_progress(ref: str, operation_id: int):
     """The progress of a bulk link or merge, for the page to poll."""
-    incident = load(ref)
+    incident = load_incident(ref)
     operation = _operation(incident, str(operation_id))
     if operation is None:
         abort(404)
@@ -270,7 +263,7 @@ def operation_progress(ref: str, operation_id: int):
 @bp.post("/<ref>/merge/confirm")
 def confirm_merge(ref: str):
     """Ask for confirmation before merging: Zendesk cannot undo a merge."""
-    incident = load(ref)
+    incident = load_incident(ref)
     ticket_ids = _selected_ids()
     target = request.form.get("target_id", "").strip()
     if not target.isdigit() or not ticket_ids:
@@ -285,7 +278,7 @@ def confirm_merge(ref: str):
 @bp.post("/<ref>/merge")
 def merge(ref: str):
     """Merge the confirmed duplicates into the target, at most 5 per Zendesk request."""
-    incident = load(ref)
+    incident = load_incident(ref)
     target = request.form.get("target_id", "")
     try:
         rows = merges.plan(

@@ -21,13 +21,12 @@ from flask_login import current_user
 from markupsafe import escape
 
 from comms import timeline
-from comms.incidents import service as incidents
 from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
 from comms.updates import control, history, messages, resolve, service
 from comms.updates.sender import send_pending
 from comms.web import context
-from comms.web.context import actor, db, now, optional_gateway, settings
+from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
 from comms.web.headers import email_document
 
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
@@ -79,9 +78,7 @@ def panel(incident: Incident) -> dict:
 
 
 def _incident(ref: str, *, open_only: bool = True) -> Incident:
-    incident = incidents.get(db(), ref)
-    if incident is None:
-        abort(404)
+    incident = load_incident(ref)
     if open_only and not incident.is_open:
         flash(f"{incident.reference} is resolved: its updates no longer change.", "error")
         abort(_back(incident))
