@@ -67,7 +67,9 @@ def hinted_incident(event: Any) -> tuple[str, str]:
     payload = event.get(event_type)
     if not isinstance(payload, dict):
         raise ValueError(f"The event carries no {event_type} object.")
-    incident = payload.get("incident") if isinstance(payload.get("incident"), dict) else payload
+    incident: dict[str, Any] = (
+        payload["incident"] if isinstance(payload.get("incident"), dict) else payload
+    )
     incident_id = incident.get("id")
     if not isinstance(incident_id, str) or not 0 < len(incident_id) <= 100:
         raise ValueError("The event's incident has no id.")
