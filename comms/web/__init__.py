@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, abort, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import NotFound
 
 from comms.auth.models import User
 from comms.web import context
@@ -98,7 +99,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(error):
         if request.path.startswith("/api/"):
-            return api.error(404, "not_found", f"There is nothing at {request.path}.")
+            said = error.description != NotFound.description  # abort(404, "why") says why
+            message = error.description if said else f"There is nothing at {request.path}."
+            return api.error(404, "not_found", message)
         return render_template("error.html", title="Not found", message=NOT_FOUND), 404
 
     @app.errorhandler(403)
