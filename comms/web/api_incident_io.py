@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import cast
 
 from flask import request
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +22,8 @@ def incident_io_webhook():
     try:
         webhook_id = webhook.verify(
             secret=settings().incident_io.webhook_secret,
-            headers=dict(request.headers),
+            # Headers looks names up case-insensitively, as HTTP wants; it reads like a mapping.
+            headers=cast(Mapping[str, str], request.headers),
             body=body,
             now=now(),
         )
