@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from zenpy import Zenpy
 
@@ -89,7 +89,7 @@ class GatewayBase:
         """Close the HTTP connections."""
         close_client(self._client)
 
-    def __enter__(self) -> GatewayBase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -141,7 +141,8 @@ class GatewayBase:
     def _search(self, query: str, strict: bool = False) -> list[dict[str, Any]]:
         """Return all results (at most 1,000); strict raises BeyondSearchLimit if there are more."""
         params: dict[str, Any] | None = {"query": query, "per_page": 100}
-        url, found = "search", []
+        url = "search"
+        found: list[dict[str, Any]] = []
         while url and len(found) < SEARCH_LIMIT:
             with self._guard():
                 body = self._get_json(url, params)

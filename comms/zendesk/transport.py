@@ -120,7 +120,8 @@ class RetryingSession(requests.Session):
         self.pacer.before()
         response = None
         try:
-            response = super().request(method, url, *args, **kwargs)
+            # requests accepts bytes too; its stubs say str.
+            response = super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
             return response
         finally:
             self.pacer.after(response)
@@ -177,8 +178,8 @@ def _pin(api: BaseApi, scheme: str, netloc: str) -> None:
     if cls not in _PINNED_CLASSES:
         _PINNED_CLASSES[cls] = type(f"Pinned{cls.__name__}", (_Pinned, cls), {})
     api.__class__ = _PINNED_CLASSES[cls]
-    api._comms_scheme = scheme  # type: ignore[attr-defined]
-    api._comms_netloc = netloc  # type: ignore[attr-defined]
+    api._comms_scheme = scheme
+    api._comms_netloc = netloc
 
 
 def make_client(
