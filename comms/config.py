@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SEVERITIES = ("critical", "major", "minor", "trivial")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_SMTP_CONNECTIONS = 16
 ENV_SECRETS = {
     "COMMS_SECRET_KEY": ("web", "secret_key"),
     "COMMS_ZENDESK_TOKEN": ("zendesk", "token"),
@@ -87,6 +88,7 @@ class SmtpSettings:
     reply_to: str = "support@example.com"
     outbox_dir: str = "instance/outbox"
     max_per_second: float = 0.0
+    connections: int = 4
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,8 @@ def _validate(settings: Settings) -> None:
         _fail("smtp.port", smtp.port, "a port number from 1 to 65535")
     if smtp.timeout <= 0:
         _fail("smtp.timeout", smtp.timeout, "a number of seconds above zero")
+    if not 1 <= smtp.connections <= MAX_SMTP_CONNECTIONS:
+        _fail("smtp.connections", smtp.connections, f"1 to {MAX_SMTP_CONNECTIONS} connections")
     for severity, minutes in schedule.cadence_minutes.items():
         if severity not in SEVERITIES:
             _fail(

@@ -7,6 +7,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from email.generator import BytesGenerator
@@ -137,13 +138,36 @@ class _Closing(_Dropped):
     """The server answered 421: it is closing the connection before the message data."""
 
 
-class Mailer:
-    """Send many messages through one connection (or to the outbox), used as a context manager."""
+class Pace:
+    """At most `per_second` messages a second, shared by every connection that uses it."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next_at: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Take the next slot and sleep until it comes."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = now if self._next_at is None else max(now, self._next_at)
+            self._next_at = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class Mailer:
+    """Send many messages through one connection (or to the outbox), used as a context manager.
+
+    Several mailers may share one `pace`, so that together they keep to max_per_second.
+    """
+
+    def __init__(self, settings: SmtpSettings, *, pace: Pace | None = None) -> None:
         self.settings = settings
+        self.pace = pace or Pace(settings.max_per_second)
         self._smtp: smtplib.SMTP | None = None
-        self._last_send_at: float | None = None
         self.connections_opened = 0
 
     def __enter__(self) -> Mailer:
@@ -164,7 +188,7 @@ class Mailer:
 
     def send(self, message: EmailMessage) -> SendOutcome:
         """Send one message; MailServerUnavailable when it certainly did not leave."""
-        self._wait_for_rate_limit()
+        self.pace.wait()  # some relays throttle or block bursts
         if self.settings.backend == "outbox":
             return self._write_to_outbox(message)
         reused = self._smtp is not None
@@ -244,15 +268,6 @@ class Mailer:
             self.close()
         state: State = "uncertain" if code < 200 else _state_for(code)
         return SendOutcome(state, _reply_text(code, text))
-
-    def _wait_for_rate_limit(self) -> None:
-        """Keep to at most max_per_second messages, as some relays throttle or block bursts."""
-        if self.settings.max_per_second > 0 and self._last_send_at is not None:
-            interval = 1.0 / self.settings.max_per_second
-            wait = self._last_send_at + interval - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-        self._last_send_at = time.monotonic()
 
     def _write_to_outbox(self, message: EmailMessage) -> SendOutcome:
         """Write the message as a .eml file named after its Message-ID (a retry overwrites it)."""

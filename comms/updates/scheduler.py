@@ -1,4 +1,8 @@
-"""The `comms scheduler` process: every tick, publish due updates, remind, and send.
+"""The `comms scheduler` process: every tick, publish due updates and remind; a sender sends.
+
+The tick never waits for the mail server: delivery runs in a sending worker of its own (its
+connections in threads), woken by each tick, so a slow or hung relay delays only the messages
+it holds.
 
 Exactly one scheduler is active: on PostgreSQL it holds an advisory lock on a connection kept
 for the life of the process; on SQLite it holds an flock on a file next to the database.
@@ -13,6 +17,7 @@ import contextlib
 import fcntl
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +36,7 @@ from comms.incident_io.jobs import follow_incident_io
 from comms.mail.render import EmailRenderer
 from comms.updates.jobs import DueReport, run_due
 from comms.updates.reminders import send_reminders
-from comms.updates.sender import SendReport, send_pending
+from comms.updates.sender import SendReport, recover_stuck, send_pending
 from comms.zendesk import Gateway
 
 log = logging.getLogger(__name__)
@@ -51,14 +56,63 @@ def tick(
     *,
     clock: Clock,
     gateway: Gateway | None = None,
+    send: bool = True,
 ) -> TickReport:
-    """One round of work: follow incident.io, publish what is due, remind, then deliver."""
+    """One round of work: follow incident.io, publish what is due, remind, settle dead senders.
+
+    With `send`, deliver what is pending too before returning; the scheduler process leaves
+    that to its sending worker instead.
+    """
     follow_incident_io(session_factory, settings, clock=clock)
     due = run_due(session_factory, settings, clock=clock, gateway=gateway)
     reminders = send_reminders(session_factory, settings, clock=clock)
     reminders += send_followup_reminders(session_factory, settings, clock=clock)
-    sending = send_pending(session_factory, settings, clock=clock)
-    return TickReport(due, reminders, sending)
+    if send:
+        return TickReport(due, reminders, send_pending(session_factory, settings, clock=clock))
+    with session_factory() as db:
+        recovered = recover_stuck(db, settings, now=clock.now())
+        db.commit()
+    return TickReport(due, reminders, SendReport(recovered=recovered))
+
+
+class SendingWorker:
+    """Deliver pending e-mails in a thread of their own, each time the tick wakes it."""
+
+    def __init__(
+        self, session_factory: Callable[[], Session], settings: Settings, clock: Clock
+    ) -> None:
+        self.session_factory, self.settings, self.clock = session_factory, settings, clock
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="comms-sender", daemon=True)
+        self.passes = 0
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def poke(self) -> None:
+        """There may be something to send: start a pass now, or right after the current one."""
+        self.wake.set()
+
+    def stop(self) -> None:
+        """Finish each connection's message in flight, then stop."""
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            if self.stopping.is_set():
+                return
+            try:
+                send_pending(
+                    self.session_factory, self.settings, clock=self.clock, stopping=self.stopping
+                )
+            except Exception:  # the next tick wakes it again; nothing is lost
+                log.exception("sending failed; trying again next tick")
+            self.passes += 1
 
 
 class PostgresLock:
@@ -145,9 +199,12 @@ class Scheduler:
         self.lock = lock_for(settings.database.url)
         self.gateway = Gateway(settings.zendesk) if settings.zendesk.configured else None
         self.active = False
+        self.sender = SendingWorker(self.sessions, settings, self.clock)
+        self.sender.start()
 
-    def beat(self) -> TickReport | None:
-        """Run one tick if this process is (or becomes) the active scheduler."""
+    def beat(self, *, send_here: bool = False) -> TickReport | None:
+        """Run one tick if this process is (or becomes) the active scheduler, then wake the
+        sending worker (or, with `send_here`, send before returning)."""
         holding = self.lock.held() or self.lock.acquire()
         if holding != self.active:
             self.active = holding
@@ -155,12 +212,22 @@ class Scheduler:
         if not holding:
             return None
         try:
-            return tick(self.sessions, self.settings, clock=self.clock, gateway=self.gateway)
+            report = tick(
+                self.sessions,
+                self.settings,
+                clock=self.clock,
+                gateway=self.gateway,
+                send=send_here,
+            )
         except SQLAlchemyError as error:
             log.error("the tick failed; trying again next tick: %s", error)
-            return None
+            report = None
+        if not send_here:
+            self.sender.poke()
+        return report
 
     def close(self) -> None:
+        self.sender.stop()
         self.lock.release()
         if isinstance(self.lock, PostgresLock):
             self.lock.engine.dispose()
@@ -178,7 +245,7 @@ def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     EmailRenderer(settings).check_all()  # a broken template stops start-up, not a send
     scheduler = Scheduler(settings)
     if once:
-        report = scheduler.beat()
+        report = scheduler.beat(send_here=True)
         scheduler.close()
         print(report if report else "Another scheduler is active; nothing done.")
         return 0

@@ -1,36 +1,44 @@
 """Deliver pending client e-mails exactly once, even when senders crash or run side by side.
 
-A sender claims a small batch (state `sending`, PostgreSQL: FOR UPDATE SKIP LOCKED) and commits
-the claim before talking SMTP. Before each message it commits `dispatched_at` on that row only,
-guarded by its claim token; the result is committed together with the next row's dispatch.
-So a sender killed at any moment leaves at most one row dispatched without a result: that one
-becomes `uncertain`; claimed rows never dispatched go back to `pending` and are sent later.
+A sender sends over up to `[smtp] connections` connections at once, one worker thread each.
+A worker takes one due row at a time: a single statement marks it `sending`, claimed by this
+sender and dispatched (handed to SMTP), and that is committed together with the outcome of the
+worker's previous message: one commit per message. So a sender killed at any moment leaves at
+most one row per connection without a result: that one becomes `uncertain`, and nothing is
+sent twice. A hung connection holds only its own message; the other workers take the rest.
+
+Each sender holds a lease while it runs (comms/updates/leases.py). Rows in `sending` whose
+sender's lease is gone (it died) are settled by the next sender at once; a lease that cannot
+be checked falls back to the in-flight timeout.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from comms.clock import Clock
 from comms.config import Settings
 from comms.incidents.models import Incident
 from comms.mail.render import EmailRenderer, TemplateProblem
-from comms.mail.send import Mailer, MailServerUnavailable, SendOutcome
-from comms.updates import messages, problems
+from comms.mail.send import Mailer, MailServerUnavailable, Pace, SendOutcome
+from comms.updates import leases, messages, problems
 from comms.updates.models import Delivery, Update
 
 Outcome = tuple[Delivery, Update, SendOutcome]
-BATCH_SIZE = 20
 MAX_ATTEMPTS = 8
 RESEND_DELAY = timedelta(minutes=1)
-# A claim never dispatched may be taken over early: the dispatch guard stops a double send.
+# A connection is opened for every this many due messages, up to [smtp] connections.
+MESSAGES_PER_CONNECTION = 10
+# Rows claimed before dispatch was part of the claim (older versions) may be taken back then.
 UNDISPATCHED_TIMEOUT = timedelta(minutes=2)
 
 
@@ -61,8 +69,25 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
 
 
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    """Pending rows come first, then retries that are due; each uses the state index."""
+    return (
+        Delivery.state == "pending",
+        and_(Delivery.state == "retrying", Delivery.next_attempt_at <= now),
+    )
+
+
+def count_due(db_session: Session, *, now: datetime) -> int:
+    """How many rows are waiting to be sent now."""
+    return int(db_session.scalar(select(func.count()).where(or_(*_due(now)))) or 0)
+
+
 def recover_stuck(db_session: Session, settings: Settings, *, now: datetime) -> int:
-    """Release rows whose sender died: undispatched ones to pending, dispatched ones uncertain."""
+    """Settle rows whose sender died: dispatched ones become uncertain, undispatched pending.
+
+    A sender is dead when its lease is gone (at once) or its message has been in flight for
+    longer than any send can take (the fallback).
+    """
     released = db_session.execute(
         update(Delivery)
         .where(
@@ -72,39 +97,66 @@ def recover_stuck(db_session: Session, settings: Settings, *, now: datetime) -> 
         )
         .values(state="pending", claimed_by="")
     )
+    holders = set(
+        db_session.scalars(
+            select(Delivery.claimed_by).where(Delivery.state == "sending").distinct()
+        )
+    )
+    engine = db_session.get_bind()
+    gone = leases.dead(engine, holders) if isinstance(engine, Engine) else set()
     stuck = db_session.execute(
         select(Delivery.id, Delivery.claimed_by, Update.kind, Delivery.uncertain_resent)
         .join(Update)
         .where(
             Delivery.state == "sending",
-            Delivery.dispatched_at < now - in_flight_timeout(settings),
+            or_(
+                Delivery.claimed_by.in_(gone),
+                Delivery.dispatched_at < now - in_flight_timeout(settings),
+            ),
         )
     ).all()
     lost = SendOutcome("uncertain", "the sender stopped while sending this message")
     for delivery_id, token, kind, resent in stuck:
-        _record(db_session, delivery_id, token, kind, resent, lost, now=now, attempts=None)
+        _record(
+            db_session,
+            delivery_id,
+            token,
+            kind,
+            resent,
+            lost,
+            now=now,
+            attempts=None,
+            only_sending=True,
+        )
     return int(getattr(released, "rowcount", 0) or 0) + len(stuck)
 
 
 def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[int]:
-    """Mark up to `size` due rows `sending` for this sender; the caller commits at once.
+    """Mark up to `size` due rows `sending` and dispatched for this sender; the caller commits.
 
-    Pending rows come first, then retries that are due; each kind is its own query so the
-    state index also gives the order (no sort of every pending row on each batch).
+    The rows are chosen in a CTE (ORDER BY id LIMIT size FOR UPDATE SKIP LOCKED) and updated
+    by those ids, so the claim takes exactly what it asks for whatever the planner's
+    statistics, and never a row another sender holds.
     """
     claimed: list[int] = []
-    for due in (
-        Delivery.state == "pending",
-        and_(Delivery.state == "retrying", Delivery.next_attempt_at <= now),
-    ):
+    for due in _due(now):
         if len(claimed) >= size:
             break
-        chosen = select(Delivery.id).where(due).order_by(Delivery.id).limit(size - len(claimed))
+        chosen = (
+            select(Delivery.id)
+            .where(due)
+            .order_by(Delivery.id)
+            .limit(size - len(claimed))
+            .with_for_update(skip_locked=True)
+            .cte("chosen")
+        )
+        if db_session.get_bind().dialect.name == "postgresql":
+            chosen = chosen.prefix_with("MATERIALIZED")  # run once, never re-planned per row
         rows = db_session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()))
+            .where(Delivery.id.in_(select(chosen.c.id)))
             .where(due)
-            .values(state="sending", claimed_by=token, claimed_at=now, dispatched_at=None)
+            .values(state="sending", claimed_by=token, claimed_at=now, dispatched_at=now)
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)
         )
@@ -122,8 +174,13 @@ def _record(
     *,
     now: datetime,
     attempts: int | None,
+    only_sending: bool = False,
 ) -> str:
-    """Write one outcome, guarded by the claim token; return the state written."""
+    """Write one outcome, guarded by the claim token; return the state written.
+
+    A sender's own outcome may overwrite the `uncertain` a recovery wrote meanwhile (it knows
+    better); a recovery only settles rows still `sending`.
+    """
     values: dict[str, Any] = {"smtp_reply": outcome.reply}
     tries = attempts if attempts is not None else Delivery.attempts + 1
     values["attempts"] = tries
@@ -142,93 +199,109 @@ def _record(
         state = "retrying"
         values.update(uncertain_resent=True, next_attempt_at=now + RESEND_DELAY)
         values["smtp_reply"] = f"{outcome.reply}; the resolved update will be sent once more"
+    states = ("sending",) if only_sending else ("sending", "uncertain")
     db_session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.claimed_by == token)
-        .where(Delivery.state.in_(("sending", "uncertain")))
+        .where(Delivery.state.in_(states))
         .values(state=state, **values)
         .execution_options(synchronize_session=False)
     )
     return state
 
 
-class _Pass:
-    """One run of the sender over one SMTP connection."""
+class _Shared:
+    """What the workers of one sender share: its token, pace, report, limit and stop."""
 
     def __init__(
-        self, db_session: Session, settings: Settings, clock: Clock, report: SendReport
+        self, settings: Settings, clock: Clock, limit: int | None, stopping: threading.Event
     ) -> None:
-        self.db, self.settings, self.clock, self.report = db_session, settings, clock, report
+        self.settings, self.clock, self.stopping = settings, clock, stopping
         self.token = uuid.uuid4().hex
         self.renderer = EmailRenderer(settings)
+        self.pace = Pace(settings.smtp.max_per_second)
+        self.report = SendReport()
+        self.left = limit
+        self.stopped = False
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Room for one more message under the limit, unless sending was stopped."""
+        with self._lock:
+            if self.stopped or self.left == 0 or self.stopping.is_set():
+                return False
+            if self.left is not None:
+                self.left -= 1
+            return True
+
+    def count(self, state: str) -> None:
+        with self._lock:
+            setattr(self.report, state, getattr(self.report, state) + 1)
+
+    def stop(self, problem: str, waiting: int) -> None:
+        with self._lock:
+            self.stopped = True
+            self.report.problem = problem
+            self.report.returned = max(self.report.returned, waiting)
+
+
+class _Worker:
+    """One connection's loop: take a row, send it, write the outcome with the next take."""
+
+    def __init__(self, shared: _Shared, db_session: Session) -> None:
+        self.shared, self.db_session = shared, db_session
+        self.settings, self.clock = shared.settings, shared.clock
         self.updates: dict[int, tuple[Update, Incident]] = {}
         self.cleared: set[int] = set()
 
-    def load(self, ids: list[int]) -> list[Delivery]:
-        """Read the claimed rows and their updates, then end the read transaction."""
-        rows = list(
-            self.db.scalars(
-                select(Delivery)
-                .where(Delivery.id.in_(ids))
-                .order_by(Delivery.id)
-                .execution_options(populate_existing=True)
-            )
-        )
-        for row in rows:
-            if row.update_id not in self.updates:
-                found = self.db.get(Update, row.update_id)
-                assert found is not None
-                self.updates[row.update_id] = (found, self.db.get_one(Incident, found.incident_id))
-        self.db.commit()  # end the read, so each write below starts its own transaction
-        return rows
-
-    def send_batch(self, mailer: Mailer, rows: list[Delivery]) -> bool:
-        """Send a claimed batch; False when sending must stop (server down, broken template)."""
-        waiting: Outcome | None = None  # written with the next row's dispatch: one commit each
-        for index, row in enumerate(rows):
-            update_row, incident = self.updates[row.update_id]
-            try:
-                message = messages.build(self.renderer, self.settings, incident, update_row, row)
-            except TemplateProblem as problem:
-                self._finish(waiting)
-                self._stop(rows[index:], str(problem))
-                return False
-            except ValueError as error:
-                self._finish(waiting)
-                waiting = None
-                self._finish((row, update_row, SendOutcome("failed", f"not sent: {error}")))
-                self.db.commit()
-                continue
-            self._finish(waiting)
+    def run(self, mailer: Mailer) -> None:
+        waiting: Outcome | None = None
+        while self.shared.take():
+            taken = self._next(waiting)
             waiting = None
-            dispatched = self._dispatch(row)
-            self.db.commit()
-            if not dispatched:
-                continue  # another sender took this row over; it is theirs now
+            if taken is None:
+                return
+            row, update_row, incident = taken
+            try:
+                message = messages.build(
+                    self.shared.renderer, self.settings, incident, update_row, row
+                )
+            except TemplateProblem as problem:
+                self._stop(row, str(problem))
+                return
+            except ValueError as error:
+                waiting = (row, update_row, SendOutcome("failed", f"not sent: {error}"))
+                continue
             try:
                 outcome = mailer.send(message)
             except MailServerUnavailable as unavailable:
-                self._stop(rows[index:], str(unavailable))
-                return False
+                self._stop(row, str(unavailable))
+                return
             waiting = (row, update_row, outcome)
         self._finish(waiting)
-        self.db.commit()
-        return True
+        self.db_session.commit()
 
-    def _dispatch(self, row: Delivery) -> bool:
-        """Mark this row handed to SMTP, only if this sender still holds its claim."""
-        result = self.db.execute(
-            update(Delivery)
-            .where(
-                Delivery.id == row.id,
-                Delivery.claimed_by == self.token,
-                Delivery.state == "sending",
-                Delivery.dispatched_at.is_(None),
-            )
-            .values(dispatched_at=self.clock.now())
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
+    def _next(self, waiting: Outcome | None) -> tuple[Delivery, Update, Incident] | None:
+        """Write the last outcome and take the next row, in one commit; then read it."""
+        self._finish(waiting)
+        ids = claim(self.db_session, self.shared.token, now=self.clock.now(), size=1)
+        self.db_session.commit()
+        if not ids:
+            return None
+        row = self.db_session.scalars(
+            select(Delivery).where(Delivery.id == ids[0]).execution_options(populate_existing=True)
+        ).one()
+        update_row, incident = self._update_of(row.update_id)
+        # End the read: on SQLite a write after a read fails at once if another sender wrote
+        # meanwhile, so each write starts its own transaction.
+        self.db_session.commit()
+        return row, update_row, incident
+
+    def _update_of(self, update_id: int) -> tuple[Update, Incident]:
+        if update_id not in self.updates:
+            found = self.db_session.get_one(Update, update_id)
+            self.updates[update_id] = (found, self.db_session.get_one(Incident, found.incident_id))
+        return self.updates[update_id]
 
     def _finish(self, waiting: Outcome | None) -> None:
         """Write a row's outcome (the caller commits)."""
@@ -236,34 +309,41 @@ class _Pass:
             return
         row, update_row, outcome = waiting
         state = _record(
-            self.db,
+            self.db_session,
             row.id,
-            self.token,
+            self.shared.token,
             update_row.kind,
             row.uncertain_resent,
             outcome,
             now=self.clock.now(),
             attempts=row.attempts + 1,
         )
-        setattr(self.report, state, getattr(self.report, state) + 1)
+        self.shared.count(state)
         if state == "sent" and update_row.id not in self.cleared:
             self.cleared.add(update_row.id)
-            problems.clear(self.db, update_row.id)
+            problems.clear(self.db_session, update_row.id)
 
-    def _stop(self, rows: list[Delivery], problem: str) -> None:
-        """Give the rest of the batch back untouched and say why, once, where people look."""
-        ids = [row.id for row in rows]
-        self.db.execute(
+    def _stop(self, row: Delivery, problem: str) -> None:
+        """Give this row back (it did not leave) and say why, once, on every update held up."""
+        self.db_session.execute(  # first, so that on SQLite the reads below see the latest commits
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.claimed_by == self.token)
+            .where(Delivery.id == row.id, Delivery.claimed_by == self.shared.token)
             .where(Delivery.state == "sending")
             .values(state="pending", claimed_by="", dispatched_at=None, smtp_reply=problem)
         )
-        self.report.returned += len(ids)
-        self.report.problem = problem
-        update_ids = sorted({row.update_id for row in rows})
-        problems.note(self.db, [self.updates[i] for i in update_ids], problem, now=self.clock.now())
-        self.db.commit()
+        now = self.clock.now()
+        held = select(Delivery.update_id).where(or_(*_due(now))).distinct()
+        locked = self.db_session.scalars(  # locked, so that concurrent workers say it once
+            select(Update)
+            .where(Update.id.in_(held))
+            .order_by(Update.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+        found = [(each, self.db_session.get_one(Incident, each.incident_id)) for each in locked]
+        problems.note(self.db_session, found, problem, now=now)
+        self.shared.stop(problem, count_due(self.db_session, now=now))
+        self.db_session.commit()
 
 
 def send_pending(
@@ -272,18 +352,39 @@ def send_pending(
     *,
     clock: Clock,
     limit: int | None = None,
+    stopping: threading.Event | None = None,
 ) -> SendReport:
-    """Send every due delivery (at most `limit`) over one connection; report what happened."""
-    report = SendReport()
+    """Send every due delivery (at most `limit`) over up to [smtp] connections at once.
+
+    Setting `stopping` ends the pass after each connection's message in flight.
+    """
+    shared = _Shared(settings, clock, limit, stopping or threading.Event())
     with session_factory() as db_session:
-        report.recovered = recover_stuck(db_session, settings, now=clock.now())
+        shared.report.recovered = recover_stuck(db_session, settings, now=clock.now())
         db_session.commit()
-        work = _Pass(db_session, settings, clock, report)
-        with Mailer(settings.smtp) as mailer:
-            while limit is None or report.attempted + report.returned < limit:
-                room = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit - report.attempted)
-                ids = claim(db_session, work.token, now=clock.now(), size=room)
-                db_session.commit()
-                if not ids or not work.send_batch(mailer, work.load(ids)):
-                    break
-    return report
+        due = count_due(db_session, now=clock.now())
+        engine = db_session.get_bind()
+    if not due:
+        return shared.report
+    lease = leases.Lease(engine, shared.token) if isinstance(engine, Engine) else None
+    try:
+        wanted = math.ceil(due / MESSAGES_PER_CONNECTION)
+        count = 1 if settings.smtp.backend == "outbox" else min(settings.smtp.connections, wanted)
+        workers = [
+            threading.Thread(target=_work, args=(session_factory, shared)) for _ in range(count - 1)
+        ]
+        for worker in workers:
+            worker.start()
+        _work(session_factory, shared)
+        for worker in workers:
+            worker.join()
+    finally:
+        if lease is not None:
+            lease.close()
+    return shared.report
+
+
+def _work(session_factory: Callable[[], Session], shared: _Shared) -> None:
+    """One worker: its own session and connection until nothing is due or sending stops."""
+    with session_factory() as db_session, Mailer(shared.settings.smtp, pace=shared.pace) as mailer:
+        _Worker(shared, db_session).run(mailer)
