@@ -66,6 +66,10 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # With WAL, NORMAL keeps every commit through a crash of the process (a sender killed
+            # mid-way loses nothing); only a power cut may lose the last ones. It saves an fsync
+            # per commit, and the sender commits once per message.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Literal
 
 from comms.config import SmtpSettings
+from comms.mail.message import WireMessage
 
 State = Literal["sent", "retrying", "failed", "uncertain"]
 
@@ -111,18 +112,27 @@ def _close_quietly(smtp: smtplib.SMTP | None) -> None:
         smtp.close()
 
 
-def _wire_bytes(message: EmailMessage) -> bytes:
-    """Flatten with CRLF endings and dot-stuffing, ready to follow DATA."""
+def _flat(message: EmailMessage | WireMessage) -> bytes:
+    """The message's bytes with CRLF endings."""
+    if isinstance(message, WireMessage):
+        return message.data
     buffer = io.BytesIO()
     BytesGenerator(buffer, policy=message.policy.clone(linesep="\r\n")).flatten(message)
-    data = re.sub(rb"(?m)^\.", b"..", buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _wire_bytes(message: EmailMessage | WireMessage) -> bytes:
+    """Flatten with CRLF endings and dot-stuffing, ready to follow DATA."""
+    data = re.sub(rb"(?m)^\.", b"..", _flat(message))
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"
 
 
-def envelope_of(message: EmailMessage) -> tuple[str, str]:
+def envelope_of(message: EmailMessage | WireMessage) -> tuple[str, str]:
     """Return the envelope sender and the one recipient of a built message."""
+    if isinstance(message, WireMessage):
+        return message.sender, message.recipient
     sender = parseaddr(str(message["From"]))[1]
     recipients = [addr for _, addr in getaddresses([str(message["To"])]) if addr]
     if len(recipients) != 1 or message["Cc"] or message["Bcc"]:
@@ -186,7 +196,7 @@ class Mailer:
         _close_quietly(self._smtp)
         self._smtp = None
 
-    def send(self, message: EmailMessage) -> SendOutcome:
+    def send(self, message: EmailMessage | WireMessage) -> SendOutcome:
         """Send one message; MailServerUnavailable when it certainly did not leave."""
         self.pace.wait()  # some relays throttle or block bursts
         if self.settings.backend == "outbox":
@@ -221,7 +231,7 @@ class Mailer:
             self.connections_opened += 1
         return self._smtp
 
-    def _transact(self, message: EmailMessage) -> SendOutcome:
+    def _transact(self, message: EmailMessage | WireMessage) -> SendOutcome:
         """Run MAIL, RCPT and DATA step by step, to know whether a failure came before the data."""
         sender, recipient = envelope_of(message)
         data = _wire_bytes(message)
@@ -269,15 +279,21 @@ class Mailer:
         state: State = "uncertain" if code < 200 else _state_for(code)
         return SendOutcome(state, _reply_text(code, text))
 
-    def _write_to_outbox(self, message: EmailMessage) -> SendOutcome:
+    def _write_to_outbox(self, message: EmailMessage | WireMessage) -> SendOutcome:
         """Write the message as a .eml file named after its Message-ID (a retry overwrites it)."""
         folder = Path(self.settings.outbox_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        message_id = str(message["Message-ID"] or "") or f"message-{time.time_ns()}"
+        if isinstance(message, WireMessage):
+            message_id = message.message_id
+        else:
+            message_id = str(message["Message-ID"] or "")
+        message_id = message_id or f"message-{time.time_ns()}"
         name = re.sub(r"[^A-Za-z0-9._@-]+", "_", message_id.strip("<>"))[:200]
         path = folder / f"{name}.eml"
         temporary = path.with_suffix(".eml.tmp")
-        temporary.write_bytes(bytes(message))
+        temporary.write_bytes(
+            _flat(message) if isinstance(message, WireMessage) else bytes(message)
+        )
         temporary.replace(path)
         return SendOutcome("sent", f"written to {path}")
 

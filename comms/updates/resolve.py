@@ -1,6 +1,6 @@
 """Resolve an incident: the last update to every contact, the schedule stopped, Zendesk solved.
 
-The resolved update is written first (every message renders before anything is recorded), then
+The resolved update is written first (its messages render before anything is recorded), then
 the parent ticket is solved in Zendesk if asked. A Zendesk failure does not hold back the
 clients' e-mail: the incident is still resolved and the update still goes out, and the failure
 is returned and put on the timeline as "not solved", so nobody is told it was solved when it

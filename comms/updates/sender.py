@@ -263,7 +263,7 @@ class _Worker:
                 return
             row, update_row, incident = taken
             try:
-                message = messages.build(
+                message = messages.build_for_sending(
                     self.shared.renderer, self.settings, incident, update_row, row
                 )
             except TemplateProblem as problem:

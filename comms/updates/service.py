@@ -123,7 +123,7 @@ def publish(
     settings: Settings,
     planned_from: datetime | None = None,
 ) -> Update:
-    """Write an update and one pending delivery per contact; every message renders first.
+    """Write an update and one pending delivery per contact; the first message renders first.
 
     `planned_from`: the slot an automatic update fills; the next slot follows from it.
     """
@@ -175,10 +175,14 @@ def _delivery_rows(
     contacts: list[Contact],
     settings: Settings,
 ) -> list[dict[str, Any]]:
-    """Render every contact's message (TemplateProblem stops it all) and make their rows."""
+    """Make every contact's row; render the first message (TemplateProblem stops it all).
+
+    Each message is rendered once, when it is sent: rendering all of them here too cost as
+    much again.
+    """
     renderer = EmailRenderer(settings)
     threads = _threads(db_session, incident)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for contact in contacts:
         row: dict[str, Any] = {
             "email": contact.email,
@@ -194,7 +198,8 @@ def _delivery_rows(
             "claimed_by": "",
             "uncertain_resent": False,
         }
-        messages.render(renderer, incident, new, Delivery(**row))
+        if not rows:  # a broken template stops the publish; each message renders when sent
+            messages.render(renderer, incident, new, Delivery(**row))
         try:
             messages.check_address(row["name"], row["email"])
         except ValueError as error:
