@@ -5,15 +5,20 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench install
 
+# The demo needs comms alone; the test tools (playwright is most of the venv) only for tests.
 $(BIN)/comms: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e .
 	touch $(BIN)/comms
 
-install: $(BIN)/comms
+$(VENV)/.test-tools: $(BIN)/comms
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(VENV)/.test-tools
 
-demo: install
+install: $(VENV)/.test-tools
+
+demo: $(BIN)/comms
 	$(BIN)/comms demo
 
 test: install

@@ -1,8 +1,10 @@
 """The `comms` command: schema, users, tokens, check; run as a user would run it."""
 
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import inspect
 
@@ -192,3 +194,75 @@ def test_init_db_against_an_unreachable_server_is_one_clear_line(tmp_path):
         "cannot be used: connection failed" in result.stderr
         and "Check [database] url" in result.stderr
     )
+
+
+def installed(*args, config, stdin=""):
+    """Run the installed `comms` console script, as the README tells a user to."""
+    script = Path(sys.executable).with_name("comms")
+    env = {**os.environ, "COMMS_CONFIG": str(config)}
+    return subprocess.run(
+        [str(script), *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_create_user_without_a_terminal_points_at_password_stdin(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n')
+    assert installed("init-db", config=config).returncode == 0
+    args = ["create-user", "--email", "a@agency.test", "--name", "A", "--role", "admin"]
+    result = installed(*args, config=config)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pipe it in with --password-stdin" in result.stderr
+    result = installed(*args, "--password-stdin", config=config, stdin="a long enough password\n")
+    assert result.returncode == 0 and "Created admin a@agency.test" in result.stdout
+
+
+def test_a_busy_port_names_the_port_option(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for command in ("serve", "demo"):
+            extra = ["--folder", str(tmp_path / "demo")] if command == "demo" else []
+            result = installed(command, "--port", str(port), *extra, config=config)
+            assert result.returncode == 1, result.stderr
+            assert "Traceback" not in result.stderr
+            assert f"127.0.0.1:{port} is already in use" in result.stderr
+            assert f"choose another port with --port, e.g. comms {command} --port" in result.stderr
+
+
+def test_the_deploying_gunicorn_command_serves_comms(tmp_path):
+    import time
+
+    import requests
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[web]\nsecret_key = "test"\n[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n'
+    )
+    assert installed("init-db", config=config).returncode == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "-w", "1", "-b", f"127.0.0.1:{port}", "comms:create_app()"]
+    env = {**os.environ, "COMMS_CONFIG": str(config)}
+    server = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120  # a busy machine starts it slowly
+        while True:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        assert health.json() == {"status": "ok"}
+        assert "Sign in" in requests.get(f"http://127.0.0.1:{port}/login", timeout=5).text
+    finally:
+        server.terminate()
+        server.wait()
+        server.stderr.close()
