@@ -46,6 +46,14 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        print(
+            "error: there is no terminal to ask for the password; pipe it in with "
+            "--password-stdin, e.g. printf '%s\\n' \"$PASSWORD\" | comms create-user ... "
+            "--password-stdin",
+            file=sys.stderr,
+        )
+        return 2
     else:
         password = getpass.getpass("Password (10 characters or more): ")
         if getpass.getpass("Again: ") != password:
@@ -90,8 +98,32 @@ def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from comms import create_app
 
-    create_app(settings).run(host=args.host, port=args.port)
+    app = create_app(settings)
+    if not port_free(args.host, args.port):
+        print(busy_port(args.host, args.port, "serve"), file=sys.stderr)
+        return 1
+    app.run(host=args.host, port=args.port)
     return 0
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def busy_port(host: str, port: int, command: str) -> str:
+    """The one line saying a port is taken, and how to choose another."""
+    return (
+        f"error: {host}:{port} is already in use by another program; "
+        f"choose another port with --port, e.g. comms {command} --port {port + 1}"
+    )
 
 
 @command

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -201,11 +202,15 @@ def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> 
     from werkzeug.serving import make_server
 
     from comms import create_app
+    from comms.cli import busy_port, port_free
     from comms.updates.scheduler import Scheduler
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "comms.sqlite").unlink(missing_ok=True)
     settings = demo_settings(base, host=host, port=port, cadence=cadence, folder=folder)
+    if not port_free(host, port):
+        print(busy_port(host, port, "demo"), file=sys.stderr)
+        return 1
     # Reserve the port first; the app is set once the database is ready.
     server_socket = make_server(host, port, app=_not_ready, threaded=True)
     demo = start_services(settings, folder)
