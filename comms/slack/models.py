@@ -19,6 +19,8 @@ class SlackThread(Base):
     channel_id: Mapped[str] = mapped_column(String(40))
     thread_ts: Mapped[str] = mapped_column(String(40), default="")
     posted_through: Mapped[int] = mapped_column(default=0)
+    # The updates whose outcome ("update N sent: ...") is posted, by number.
+    updates_reported: Mapped[int] = mapped_column(default=0)
     reminded_for: Mapped[datetime | None]
     # Slack said to slow down (429 Retry-After) or failed: nothing is posted before this time.
     retry_at: Mapped[datetime | None]

@@ -34,6 +34,7 @@ from comms.db import make_engine, make_sessionmaker
 from comms.followup.service import send_followup_reminders
 from comms.incident_io.jobs import follow_incident_io
 from comms.mail.render import EmailRenderer
+from comms.slack.service import post_pending
 from comms.updates.jobs import DueReport, run_due
 from comms.updates.reminders import send_reminders
 from comms.updates.sender import SendReport, recover_stuck, send_pending
@@ -58,7 +59,8 @@ def tick(
     gateway: Gateway | None = None,
     send: bool = True,
 ) -> TickReport:
-    """One round of work: follow incident.io, publish what is due, remind, settle dead senders.
+    """One round of work: follow incident.io, publish what is due, remind, tell Slack, settle
+    dead senders.
 
     With `send`, deliver what is pending too before returning; the scheduler process leaves
     that to its sending worker instead.
@@ -67,6 +69,7 @@ def tick(
     due = run_due(session_factory, settings, clock=clock, gateway=gateway)
     reminders = send_reminders(session_factory, settings, clock=clock)
     reminders += send_followup_reminders(session_factory, settings, clock=clock)
+    post_pending(session_factory, settings, clock=clock)  # into each incident's Slack channel
     if send:
         return TickReport(due, reminders, send_pending(session_factory, settings, clock=clock))
     with session_factory() as db:
