@@ -124,3 +124,11 @@ def _section(text: str) -> dict[str, Any]:
 
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_SECTION_TEXT else text[: MAX_SECTION_TEXT - 1] + "…"
+
+
+def respond(response_url: str, answer: dict[str, Any], *, timeout: float) -> None:
+    """A later answer to a slash command, through the response_url Slack gave with it."""
+    try:
+        requests.post(response_url, json=answer, timeout=timeout).raise_for_status()
+    except requests.RequestException as error:
+        raise SlackError(f"Slack's response_url refused the answer: {error}") from None

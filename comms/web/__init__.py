@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         api_followup,
         api_incident_io,
         api_incidents,
+        api_slack,
         api_updates,
         auth,
         contacts,
@@ -92,6 +93,7 @@ def init_app(app: Flask) -> None:
         api_followup,
         api_incident_io,
         api_incidents,
+        api_slack,
         api_updates,
         openapi,
     )  # imported for the routes they add to api.bp

@@ -21,6 +21,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("get", "/openapi.json", "This document", None),
     ("post", "/zendesk/webhook", "Zendesk webhook intake (signed, no bearer token)", {}),
     ("post", "/incident-io/webhook", "incident.io webhook intake (Svix-signed, no token)", {}),
+    ("post", "/slack/commands", "Slack's /comms slash command (signed by Slack, no token)", {}),
     ("get", "/incidents", "List incidents (?status=open)", None),
     (
         "post",
