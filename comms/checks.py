@@ -12,6 +12,10 @@ from comms.db import make_engine
 Check = Callable[[Settings], str]
 
 
+class NotConfigured(Exception):
+    """An optional part is not set up: said, but not a failure."""
+
+
 def check_database(settings: Settings) -> str:
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -60,11 +64,50 @@ def check_templates(settings: Settings) -> str:
     return "every e-mail template renders"
 
 
+def check_incident_io(settings: Settings) -> str:
+    from comms.incident_io.gateway import IncidentIoGateway
+
+    config = settings.incident_io
+    if not config.configured:
+        raise NotConfigured("comms follows no incident.io account ([incident_io] api_key)")
+    with IncidentIoGateway(config) as gateway:
+        severities = gateway.severities()
+    signed_in = f"signed in to incident.io at {gateway.base} ({len(severities)} severities)"
+    if not config.webhook_secret.startswith("whsec_"):
+        raise RuntimeError(
+            f"{signed_in}, but [incident_io] webhook_secret is not the whsec_… signing secret "
+            "of comms' webhook endpoint in incident.io: webhooks would be refused"
+        )
+    return signed_in
+
+
+def check_slack(settings: Settings) -> str:
+    from comms.slack.client import SlackClient
+
+    if not settings.slack.configured:
+        raise NotConfigured("comms posts nothing to Slack ([slack] bot_token)")
+    with SlackClient(settings.slack) as client:
+        me = client.identity()
+    signed_in = f"signed in to Slack ({me.team}) as {me.user}"
+    if me.scopes and "chat:write" not in me.scopes:
+        raise RuntimeError(
+            f"{signed_in}, but the bot token lacks the chat:write scope (it has "
+            f"{', '.join(me.scopes)}): add it in the Slack app and reinstall it"
+        )
+    if not settings.slack.signing_secret:
+        raise RuntimeError(
+            f"{signed_in}, but [slack] signing_secret is empty: /comms would be refused"
+        )
+    return signed_in
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("database", check_database),
     ("zendesk", check_zendesk),
     ("smtp", check_smtp),
     ("templates", check_templates),
+    ("incident_io", check_incident_io),
+    ("slack", check_slack),
 ]
 
 
@@ -75,6 +118,8 @@ def run_checks(settings: Settings) -> int:
     for name, check in CHECKS:
         try:
             print(f"{name}: ok, {check(settings)}")
+        except NotConfigured as why:
+            print(f"{name}: not configured, {why}")
         except Exception as error:  # each failure is reported, then the next check runs
             failed += 1
             print(f"{name}: FAILED, {error}")

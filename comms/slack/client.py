@@ -46,6 +46,7 @@ class Identity:
     team: str
     user: str
     url: str
+    scopes: tuple[str, ...]
 
 
 class SlackClient:
@@ -69,6 +70,9 @@ class SlackClient:
         self.close()
 
     def _call(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self._send(method, payload)[0]
+
+    def _send(self, method: str, payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
         try:
             response = self.http.post(
                 f"{self.base}/{method}", json=payload, timeout=self.settings.timeout
@@ -87,15 +91,16 @@ class SlackClient:
             raise SlackError(
                 f"Slack refused {method}: {code}" + (f" ({hint})" if hint else ""), code=code
             )
-        return dict(body)
+        return dict(body), response.headers.get("X-OAuth-Scopes", "")
 
     def identity(self) -> Identity:
         """auth.test: who the token is (also how `comms check` signs in)."""
-        body = self._call("auth.test", {})
+        body, scopes = self._send("auth.test", {})
         return Identity(
             team=str(body.get("team") or ""),
             user=str(body.get("user") or ""),
             url=str(body.get("url") or ""),
+            scopes=tuple(s.strip() for s in scopes.split(",") if s.strip()),
         )
 
     def post(self, channel: str, text: str, *, details: str = "", thread_ts: str = "") -> str:

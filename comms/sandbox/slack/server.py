@@ -91,12 +91,16 @@ class Handler(JsonHandler):
         if token not in self.server.tokens:
             return refused("invalid_auth")
         scopes = self.server.tokens[token]
+        # Slack tells every call which scopes the token has.
+        granted = {"X-OAuth-Scopes": ",".join(scopes)}
         if method == "auth.test":
-            return 200, self.auth_test(), {}
+            return 200, self.auth_test(), granted
         if method == "chat.postMessage":
             if "chat:write" not in scopes:
-                return refused("missing_scope", needed="chat:write", provided=",".join(scopes))
-            return self.post_message(fields)
+                refusal = refused("missing_scope", needed="chat:write", provided=",".join(scopes))
+                return refusal[0], refusal[1], granted
+            status, body, headers = self.post_message(fields)
+            return status, body, {**headers, **granted}
         return 404, {"ok": False, "error": "unknown_method"}, {}
 
     def fields(self) -> dict[str, Any]:
