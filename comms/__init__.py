@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         static_folder=str(Path(__file__).parent / "web" / "static"),
         instance_path=str(Path("instance").resolve()),
     )
-    engine = make_engine(settings.database.url)
+    engine = make_engine(settings.database.url, sending_connections=settings.smtp.connections)
     app.config.update(
         SECRET_KEY=_secret_key(settings, app.instance_path),
         SESSION_COOKIE_HTTPONLY=True,

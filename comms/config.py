@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SEVERITIES = ("critical", "major", "minor", "trivial")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MAX_SMTP_CONNECTIONS = 16
+# Postfix refuses a 51st connection from one client (smtpd_client_connection_count_limit = 50).
+MAX_SMTP_CONNECTIONS = 50
 ENV_SECRETS = {
     "COMMS_SECRET_KEY": ("web", "secret_key"),
     "COMMS_ZENDESK_TOKEN": ("zendesk", "token"),

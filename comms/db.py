@@ -55,11 +55,15 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite, make the folder and turn on WAL and foreign keys."""
+def make_engine(url: str, *, sending_connections: int = 0) -> Engine:
+    """Create an engine; for SQLite, make the folder and turn on WAL and foreign keys.
+
+    A process that sends e-mail keeps one database connection per mail connection for as
+    long as it sends (`sending_connections`); the pool holds those beside its usual five.
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5 + sending_connections)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

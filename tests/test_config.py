@@ -62,7 +62,7 @@ def test_a_good_file_is_read_into_frozen_settings(tmp_path):
         ('[smtp]\nbackend = "carrier-pigeon"', "smtp.backend = 'carrier-pigeon' is not valid"),
         ('[smtp]\nstarttls = "yes"', "smtp.starttls = 'yes' is not valid: expected true or false"),
         ("[smtp]\nstarttls = true\nssl = true", "smtp.ssl = True is not valid"),
-        ("[smtp]\nconnections = 0", "smtp.connections = 0 is not valid: expected 1 to 16"),
+        ("[smtp]\nconnections = 0", "smtp.connections = 0 is not valid: expected 1 to 50"),
         (
             '[web]\nemail_templates = "/no/such/folder"',
             "web.email_templates = '/no/such/folder' is not valid: expected a folder",

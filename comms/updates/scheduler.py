@@ -152,7 +152,10 @@ class PostgresLock:
     def release(self) -> None:
         if self.connection is not None:
             with contextlib.suppress(SQLAlchemyError):
-                self.connection.close()  # ending the session releases the advisory lock
+                # Closing would only hand the connection back to the pool, its session (and
+                # so the advisory lock) still alive: end the session itself.
+                self.connection.invalidate()
+                self.connection.close()
             self.connection = None
         self.locked = False
 
@@ -197,7 +200,9 @@ class Scheduler:
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or Clock()
-        self.engine = make_engine(settings.database.url)
+        self.engine = make_engine(
+            settings.database.url, sending_connections=settings.smtp.connections
+        )
         self.sessions = make_sessionmaker(self.engine)
         self.lock = lock_for(settings.database.url)
         self.gateway = Gateway(settings.zendesk) if settings.zendesk.configured else None

@@ -131,14 +131,16 @@ def recover_stuck(db_session: Session, settings: Settings, *, now: datetime) -> 
     return int(getattr(released, "rowcount", 0) or 0) + len(stuck)
 
 
-def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[int]:
-    """Mark up to `size` due rows `sending` and dispatched for this sender; the caller commits.
+def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[Delivery]:
+    """Mark up to `size` due rows `sending` and dispatched for this sender and return them, as
+    they now are; the caller commits.
 
     The rows are chosen in a CTE (ORDER BY id LIMIT size FOR UPDATE SKIP LOCKED) and updated
     by those ids, so the claim takes exactly what it asks for whatever the planner's
-    statistics, and never a row another sender holds.
+    statistics, and never a row another sender holds. The update returns the rows: no read
+    follows it.
     """
-    claimed: list[int] = []
+    claimed: list[Delivery] = []
     for due in _due(now):
         if len(claimed) >= size:
             break
@@ -157,11 +159,11 @@ def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[
             .where(Delivery.id.in_(select(chosen.c.id)))
             .where(due)
             .values(state="sending", claimed_by=token, claimed_at=now, dispatched_at=now)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
+            .returning(Delivery)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
         claimed += rows.all()
-    return sorted(claimed)
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def _record(
@@ -282,20 +284,15 @@ class _Worker:
         self.db_session.commit()
 
     def _next(self, waiting: Outcome | None) -> tuple[Delivery, Update, Incident] | None:
-        """Write the last outcome and take the next row, in one commit; then read it."""
+        """Write the last outcome and take the next row, in one commit."""
         self._finish(waiting)
-        ids = claim(self.db_session, self.shared.token, now=self.clock.now(), size=1)
+        taken = claim(self.db_session, self.shared.token, now=self.clock.now(), size=1)
+        if taken:
+            update_row, incident = self._update_of(taken[0].update_id)
+        # Commit after the (rare) read of a new update too: on SQLite a write after a read
+        # fails at once if another sender wrote meanwhile, so each write starts afresh.
         self.db_session.commit()
-        if not ids:
-            return None
-        row = self.db_session.scalars(
-            select(Delivery).where(Delivery.id == ids[0]).execution_options(populate_existing=True)
-        ).one()
-        update_row, incident = self._update_of(row.update_id)
-        # End the read: on SQLite a write after a read fails at once if another sender wrote
-        # meanwhile, so each write starts its own transaction.
-        self.db_session.commit()
-        return row, update_row, incident
+        return (taken[0], update_row, incident) if taken else None
 
     def _update_of(self, update_id: int) -> tuple[Update, Incident]:
         if update_id not in self.updates:
@@ -385,6 +382,14 @@ def send_pending(
 
 
 def _work(session_factory: Callable[[], Session], shared: _Shared) -> None:
-    """One worker: its own session and connection until nothing is due or sending stops."""
-    with session_factory() as db_session, Mailer(shared.settings.smtp, pace=shared.pace) as mailer:
+    """One worker: its own session, database connection and SMTP connection until nothing is
+    due or sending stops. The session keeps its one database connection from start to end
+    rather than taking one from the pool (and pinging it) for each commit."""
+    with session_factory() as probe:
+        engine = probe.get_bind().engine
+    with (
+        engine.connect() as connection,
+        Session(bind=connection, expire_on_commit=False) as db_session,
+        Mailer(shared.settings.smtp, pace=shared.pace) as mailer,
+    ):
         _Worker(shared, db_session).run(mailer)
