@@ -91,6 +91,7 @@ ROUTES: list[tuple[str, str, Callable[..., Result]]] = [
     ("PUT", f"users/{ID}", A.user_update),
     ("DELETE", f"users/{ID}", A.user_delete),
     ("GET", f"users/{ID}/identities", A.user_identities),
+    ("POST", f"users/{ID}/identities", A.user_identity_create),
     ("GET", f"users/{ID}/organization_memberships", A.user_memberships),
     ("GET", f"users/{ID}/organizations", A.user_orgs),
     ("GET", "organization_memberships", A.memberships_list),

@@ -42,7 +42,7 @@ class BulkMixin:
                 }
             return {"id": tid, "action": "update", "status": "Updated", "success": True}
 
-        return self.start_job(items, work)
+        return self.start_job(items, work, "Bulk update tickets")
 
     def merge(
         self: Store, target_id: int | str, body: dict[str, Any], author_id: int | None
@@ -120,4 +120,4 @@ class BulkMixin:
                     )
             return result
 
-        return self.start_job(list(ids), run)
+        return self.start_job(list(ids), run, "Merge tickets")

@@ -23,7 +23,9 @@ def orgs_create_many(r: Request) -> Result:
     def work(index: int, data: dict[str, Any]) -> dict[str, Any]:
         return {"id": r.store.add_organization(**data)["id"], "index": index}
 
-    return 200, {"job_status": r.store.start_job(r.many("organizations"), work)}
+    return 200, {
+        "job_status": r.store.start_job(r.many("organizations"), work, "Bulk create organizations")
+    }
 
 
 def orgs_update_many(r: Request) -> Result:
@@ -31,7 +33,9 @@ def orgs_update_many(r: Request) -> Result:
         org = r.store.update_organization(data.get("id"), data)
         return {"id": org["id"], "action": "update", "status": "Updated", "success": True}
 
-    return 200, {"job_status": r.store.start_job(r.many("organizations"), work)}
+    return 200, {
+        "job_status": r.store.start_job(r.many("organizations"), work, "Bulk update organizations")
+    }
 
 
 def orgs_show_many(r: Request) -> Result:
@@ -113,7 +117,7 @@ def users_create_many(r: Request) -> Result:
         return {"id": user["id"], "index": index, "status": "Created", "email": user["email"]}
 
     items = r.many("users", "Maximum 100 users may be created per call")
-    return 200, {"job_status": r.store.start_job(items, work)}
+    return 200, {"job_status": r.store.start_job(items, work, "Bulk create users")}
 
 
 def users_update_many(r: Request) -> Result:
@@ -121,7 +125,7 @@ def users_update_many(r: Request) -> Result:
         user = r.store.update_user(data.get("id"), data)
         return {"id": user["id"], "action": "update", "status": "Updated", "success": True}
 
-    return 200, {"job_status": r.store.start_job(r.many("users"), work)}
+    return 200, {"job_status": r.store.start_job(r.many("users"), work, "Bulk update users")}
 
 
 def users_show_many(r: Request) -> Result:
@@ -162,6 +166,13 @@ def user_delete(r: Request, uid: str) -> Result:
 
 def user_identities(r: Request, uid: str) -> Result:
     return 200, r.page(r.store.identities(uid), "identities")
+
+
+def user_identity_create(r: Request, uid: str) -> Result:
+    data = r.obj("identity")
+    if data.get("type") != "email" or not str(data.get("value") or "").strip():
+        raise invalid("value", "Value: is invalid (only e-mail identities are emulated)")
+    return 201, {"identity": r.store.add_identity(int(uid), str(data["value"]))}
 
 
 def user_memberships(r: Request, uid: str) -> Result:

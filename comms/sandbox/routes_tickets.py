@@ -33,7 +33,7 @@ def tickets_create_many(r: Request) -> Result:
         ticket, _ = r.store.create_ticket(data, author_id=r.user_id)
         return {"id": ticket["id"], "index": index}
 
-    return 200, {"job_status": r.store.start_job(items, work)}
+    return 200, {"job_status": r.store.start_job(items, work, "Bulk create tickets")}
 
 
 def tickets_show_many(r: Request) -> Result:

@@ -117,7 +117,16 @@ def _people(
             person = rng.choice(contacts[other["id"]])
             if org["id"] not in store.user_org_ids(person["id"]):
                 store.add_membership(person["id"], org["id"])
+    _second_addresses(store, contacts)
     return orgs, contacts
+
+
+def _second_addresses(store: Store, contacts: dict[int, list[dict[str, Any]]]) -> None:
+    """Give every tenth person with an address a second one, as people who also write from home."""
+    people = [p for people in contacts.values() for p in people if p["email"]]
+    for person in people[::10]:
+        local, _, domain = person["email"].partition("@")
+        store.add_identity(person["id"], f"{local}.{domain.split('.')[0]}@home-mail.example")
 
 
 def _tickets(

@@ -120,6 +120,11 @@ def ts(when: datetime | None = None) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def generated_timestamp(stamp: str) -> int:
+    """A ticket's generated_timestamp: the Unix time of its last change, system ones included."""
+    return int(parse_ts(stamp).timestamp())
+
+
 def parse_ts(value: str) -> datetime:
     """Parse a Zendesk timestamp or date into an aware datetime."""
     value = value.strip()
@@ -171,6 +176,7 @@ def user(base: str, uid: int, name: str, now: str, **kw: Any) -> dict[str, Any]:
         "notes": kw.get("notes"),
         "only_private_comments": False,
         "organization_id": kw.get("organization_id"),
+        "permanently_deleted": False,  # deleting keeps the record (active false) for 30 days
         "phone": kw.get("phone"),
         "photo": None,
         "report_csv": agent,
@@ -214,6 +220,7 @@ def ticket(base: str, tid: int, now: str, **kw: Any) -> dict[str, Any]:
         "followup_ids": [],
         "forum_topic_id": None,
         "from_messaging_channel": False,
+        "generated_timestamp": generated_timestamp(now),
         "group_id": kw.get("group_id"),
         "has_incidents": False,
         "id": tid,
@@ -303,14 +310,14 @@ def membership(
     }
 
 
-def identity(base: str, uid: int, email: str, now: str) -> dict[str, Any]:
-    """The primary e-mail identity of a user (identity id = user id + 1 is not Zendesk's)."""
-    iid = uid * 10 + 1
+def identity(base: str, uid: int, email: str, now: str, position: int = 0) -> dict[str, Any]:
+    """An e-mail identity of a user; position 0 is the primary one (user.email)."""
+    iid = uid * 10 + 1 + position
     return {
         "created_at": now,
         "deliverable_state": "deliverable",
         "id": iid,
-        "primary": True,
+        "primary": position == 0,
         "type": "email",
         "undeliverable_count": 0,
         "updated_at": now,

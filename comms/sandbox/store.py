@@ -39,7 +39,8 @@ class Store(TicketsMixin, BulkMixin):
         self.orgs: dict[int, dict[str, Any]] = {}
         self.org_names: dict[str, int] = {}
         self.users: dict[int, dict[str, Any]] = {}
-        self.emails: dict[str, int] = {}
+        self.emails: dict[str, int] = {}  # every e-mail identity, primary or not -> uid
+        self.secondary_emails: dict[int, list[str]] = {}  # uid -> other e-mail identities
         self.memberships: dict[int, dict[str, Any]] = {}
         self.user_orgs: dict[int, list[int]] = {}  # uid -> membership ids, default first
         self.org_users: dict[int, list[int]] = {}  # oid -> uids in join order
@@ -202,6 +203,8 @@ class Store(TicketsMixin, BulkMixin):
             for key in ("name", "role", "suspended", "tags", *USER_FIELDS):
                 if key in data:
                     user[key] = norm_tags(data[key]) if key == "tags" else data[key]
+            if data.get("email") and data["email"].strip().lower() not in self.emails:
+                self.add_identity(user["id"], data["email"])  # on update: a new identity
             if data.get("organization_id") and data["organization_id"] != user["organization_id"]:
                 self.add_membership(user["id"], int(data["organization_id"]), default=True)
             user["updated_at"] = ts()
@@ -209,11 +212,30 @@ class Store(TicketsMixin, BulkMixin):
             return user
 
     def identities(self, uid: int) -> list[dict[str, Any]]:
-        """The user's identities (the primary e-mail only)."""
+        """The user's e-mail identities, the primary (user.email) first."""
         user = self.user(uid)
-        if not user["email"]:
-            return []
-        return [shapes.identity(self.base_url, user["id"], user["email"], user["created_at"])]
+        primary = [user["email"]] if user["email"] else []
+        return [
+            shapes.identity(self.base_url, user["id"], email, user["created_at"], n)
+            for n, email in enumerate(primary + self.secondary_emails.get(user["id"], []))
+        ]
+
+    def add_identity(self, uid: int, email: str) -> dict[str, Any]:
+        """Add a secondary e-mail identity (unique in the account, like every address)."""
+        with self.lock:
+            user, email = self.user(uid), email.strip()
+            if email.lower() in self.emails:
+                raise invalid(
+                    "value",
+                    f"Value: {email} is already being used by another user",
+                    "DuplicateValue",
+                )
+            if not user["email"]:  # a user's first address becomes the primary one
+                user["email"] = email
+            else:
+                self.secondary_emails.setdefault(user["id"], []).append(email)
+            self.emails[email.lower()] = user["id"]
+            return next(i for i in self.identities(user["id"]) if i["value"] == email)
 
     # memberships -----------------------------------------------------------------
     def add_membership(self, uid: int, oid: int, default: bool = False) -> dict[str, Any]:
@@ -258,9 +280,13 @@ class Store(TicketsMixin, BulkMixin):
 
     # jobs ------------------------------------------------------------------------
     def start_job(
-        self, items: list[Any], work: Callable[[int, Any], dict[str, Any]]
+        self, items: list[Any], work: Callable[[int, Any], dict[str, Any]], job_type: str
     ) -> dict[str, Any]:
         """Queue a background job running work(index, item) for each item; returns its status.
+
+        `job_type` names the job as Zendesk's job statuses do (a readOnly string in the spec,
+        e.g. "Bulk upsert/update/delete agent instance values"; the exact values Zendesk gives
+        bulk ticket jobs are not documented, so these are descriptive ones).
 
         Like Zendesk's: queued a moment, then working with progress item by item (each takes
         job_item_s), then completed; at most MAX_JOBS queued or working, else TooManyJobs.
@@ -268,6 +294,7 @@ class Store(TicketsMixin, BulkMixin):
         jid = "V3-" + uuid.uuid4().hex
         job = {
             "id": jid,
+            "job_type": job_type,
             "message": None,
             "progress": None,
             "results": None,

@@ -109,10 +109,25 @@ class TicketsMixin:
             raise invalid("priority", f"Priority: {data['priority']} is not valid")
         if data.get("organization_id") and int(data["organization_id"]) not in self.orgs:
             raise invalid("organization_id", "Organization: is invalid")
+        self._check_organization(ticket, data)
         if data.get("problem_id"):
             problem = self.tickets.get(int(data["problem_id"]))
             if problem is None or problem["type"] != "problem":
                 raise invalid("problem_id", "Problem: must be a problem ticket")
+
+    def _check_organization(self: Store, ticket: dict[str, Any], data: dict[str, Any]) -> None:
+        """422 unless the ticket's organization is one its requester belongs to (as Zendesk)."""
+        if "organization_id" not in data and "requester_id" not in data:
+            return
+        org_id = data.get("organization_id", ticket.get("organization_id"))
+        requester_id = data.get("requester_id", ticket.get("requester_id"))
+        if not org_id or not requester_id:
+            return
+        if int(org_id) not in self.user_org_ids(int(requester_id)):
+            raise invalid(
+                "organization_id",
+                "Organization: the requester is not a member of this organization",
+            )
 
     def create_ticket(
         self: Store,
@@ -214,6 +229,9 @@ class TicketsMixin:
                 raise ApiError(422, copy.deepcopy(CLOSED_BODY))
             if changes.get("status") == "new" and ticket["status"] != "new":
                 raise invalid("status", "Status: new is not valid for this ticket")
+            if changes.get("requester_id") and "organization_id" not in changes:
+                new_requester = self.user(changes["requester_id"])
+                changes["organization_id"] = new_requester["organization_id"]
             self._check(ticket, changes)
             author = author_id or self.api_user_id
             now, audit_id = ts(), self.next_id()
@@ -248,6 +266,7 @@ class TicketsMixin:
             ticket["custom_status_id"] = shapes.CUSTOM_STATUS_IDS[ticket["status"]]
             ticket["fields"] = list(ticket["custom_fields"])
             ticket["updated_at"] = now
+            ticket["generated_timestamp"] = shapes.generated_timestamp(now)
             self.index.changed("ticket", ticket["id"])
             if ticket["type"] == "incident" and ticket["problem_id"]:
                 self.tickets[ticket["problem_id"]]["has_incidents"] = True
