@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from comms.config import Settings
 from comms.contacts.service import contact_list
+from comms.incident_io.models import FollowedIncident
+from comms.incident_io.service import declared_only, resolution_pending
 from comms.incidents.models import Incident
 from comms.incidents.service import SEVERITY_ORDER, linked_counts, open_incidents
 
@@ -19,11 +21,13 @@ class DashboardRow:
     linked_count: int
     contact_count: int
     next_update_due_at: datetime | None
+    resolved_in_incident_io: bool = False
 
 
 def dashboard(db_session: Session, settings: Settings) -> list[DashboardRow]:
     """Open incidents with their counts, the most severe first, then the oldest."""
     linked = linked_counts(db_session)
+    resolved_elsewhere = {row.incident_id for row in resolution_pending(db_session)}
     incidents = sorted(
         open_incidents(db_session), key=lambda i: (SEVERITY_ORDER[i.severity], i.declared_at)
     )
@@ -33,6 +37,12 @@ def dashboard(db_session: Session, settings: Settings) -> list[DashboardRow]:
             linked.get(incident.id, 0),
             len(contact_list(db_session, incident, settings)),
             incident.next_update_due_at,
+            incident.id in resolved_elsewhere,
         )
         for incident in incidents
     ]
+
+
+def declared_in_incident_io(db_session: Session) -> list[FollowedIncident]:
+    """Live incidents declared in incident.io that comms has not taken up (one click does)."""
+    return declared_only(db_session)

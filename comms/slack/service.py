@@ -80,6 +80,11 @@ def channels(db_session: Session, *, now: datetime) -> list[tuple[Incident, str]
     return [(incident, channel) for incident, channel in rows]
 
 
+def thread_for(db_session: Session, incident: Incident) -> SlackThread | None:
+    """Where the incident's Slack posts go, and what went wrong last ("" when nothing)."""
+    return db_session.get(SlackThread, incident.id)
+
+
 def thread_of(db_session: Session, incident: Incident, channel: str) -> SlackThread:
     thread = db_session.get(SlackThread, incident.id)
     if thread is None:

@@ -11,8 +11,10 @@ from comms.actions import incidents as actions
 from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.auth.service import staff
+from comms.incident_io.service import followed
 from comms.incidents import merges, operations, service, tickets
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest, Operation
+from comms.slack.service import thread_for
 from comms.web import contacts, updates
 from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
 from comms.zendesk import ZendeskError
@@ -102,6 +104,8 @@ def show(ref: str):
         operation=_operation(incident, request.args.get("operation")),
         agent_link=lambda t: tickets.agent_link(settings(), t),
         comms_manager=db().get(User, incident.comms_manager_id or 0),
+        followed=followed(db(), incident),
+        slack_thread=thread_for(db(), incident),
         **contacts.panel(incident),
         **updates.panel(incident),
     )
