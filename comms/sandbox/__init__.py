@@ -172,8 +172,23 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_LIMIT,
         help="the account's requests per minute: 200, 400, 700 (default), 2500; 0 for none",
     )
+    parser.add_argument(
+        "--incident-io-port", type=int, default=None, help="incident.io emulator (default port+1)"
+    )
+    parser.add_argument(
+        "--slack-port", type=int, default=None, help="Slack emulator (default port+2)"
+    )
     args = parser.parse_args(argv)
+    from .incident_io import IncidentIoEmulator
+    from .slack import SlackEmulator
+
     try:
+        # Next to the Zendesk port by default (any free port when that one is 0).
+        near = (lambda step: args.port + step) if args.port else (lambda step: 0)
+        incident_io = IncidentIoEmulator(
+            args.host, near(1) if args.incident_io_port is None else args.incident_io_port
+        )
+        slack = SlackEmulator(args.host, near(2) if args.slack_port is None else args.slack_port)
         sandbox = Sandbox(
             host=args.host,
             port=args.port,
@@ -198,7 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         " disable_cache=True)"
     )
     print(f"  API user: {me} (admin)  Ctrl-C to stop")
+    print(
+        f"incident.io emulator at {incident_io.url}  api_key = {incident_io.api_key}\n"
+        f"  declare: POST {incident_io.url}/_emulator/incidents "
+        '{"name": "...", "severity": "Critical"}; webhooks: POST /_emulator/webhook '
+        '{"url": ..., "secrets": ["whsec_..."]}'
+    )
+    print(
+        f"Slack emulator at {slack.url}  bot_token = {slack.bot_token}  "
+        f"signing_secret = {slack.signing_secret}\n"
+        f"  posts: GET {slack.server.url}/_emulator/posts; channels: POST /_emulator/channels; "
+        "/comms: POST /_emulator/slash"
+    )
     sys.stdout.flush()
+    incident_io.start()
+    slack.start()
     try:
         sandbox.server.serve_forever()
     except KeyboardInterrupt:
@@ -206,4 +235,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sandbox.controls.stopping.set()
         sandbox.server.server_close()
+        incident_io.stop()
+        slack.stop()
     return 0

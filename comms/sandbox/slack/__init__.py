@@ -25,6 +25,7 @@ class SlackEmulator:
         signing_secret: str = SIGNING_SECRET,
     ) -> None:
         self.server = SlackServer(host, port, {bot_token: ("chat:write",)})
+        self.server.signing_secret = signing_secret
         self.url = self.server.url + "/api"
         self.bot_token, self.signing_secret = bot_token, signing_secret
 

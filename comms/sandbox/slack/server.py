@@ -168,6 +168,7 @@ class SlackServer(JsonServer):
     def __init__(self, host: str, port: int, tokens: dict[str, tuple[str, ...]]) -> None:
         super().__init__(host, port, Handler)
         self.tokens = tokens
+        self.signing_secret = ""
         self.workspace = Workspace()
         self.faults = Faults()
         self.request_count = 0

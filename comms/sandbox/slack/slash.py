@@ -105,7 +105,7 @@ def control(server: Any, method: str, path: str, raw: bytes) -> tuple[int, Any, 
     if method == "GET" and parts == ["responses"]:
         return 200, {"ok": True, "responses": list(workspace.responses)}, {}
     if method == "POST" and parts == ["slash"]:
-        secret = str(body.get("signing_secret") or "")
+        secret = str(body.get("signing_secret") or server.signing_secret)
         result = deliver_slash_command(
             server,
             str(body["url"]),
