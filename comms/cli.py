@@ -172,6 +172,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=5000, help="the web port (default 5000)")
     demo.add_argument("--cadence", type=int, default=2, help="minutes between client updates")
     demo.add_argument("--folder", default="instance/demo", help="where the demo keeps its data")
+    demo.add_argument(
+        "--second-incident",
+        type=float,
+        default=3,
+        help="minutes until a second incident is declared in incident.io (default 3)",
+    )
     return root
 
 
@@ -192,7 +198,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         print("error: --cadence is whole minutes, 1 or more.", file=sys.stderr)
         return 2
     return run(
-        settings, host=args.host, port=args.port, cadence=args.cadence, folder=Path(args.folder)
+        settings,
+        host=args.host,
+        port=args.port,
+        cadence=args.cadence,
+        folder=Path(args.folder),
+        second_incident_minutes=args.second_incident,
     )
 
 

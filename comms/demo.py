@@ -1,8 +1,9 @@
 """`comms demo`: the whole product on one machine, with an incident already under way.
 
 SQLite in instance/demo (fresh each start), the Zendesk sandbox seeded with a demo agency, a
-real SMTP server whose messages show at /demo/mailbox, the scheduler on a short cadence, and
-the web app. Nothing leaves the machine.
+real SMTP server whose messages show at /demo/mailbox, the incident.io emulator where the
+incident is declared (comms takes it up from there), the Slack emulator whose channel shows
+at /demo/slack, the scheduler on a short cadence, and the web app. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from typing import TYPE_CHECKING, Any
 from comms.clock import Clock
 from comms.config import (
     DatabaseSettings,
+    IncidentIoSettings,
     Settings,
+    SlackSettings,
     SmtpSettings,
     ZendeskSettings,
 )
 
 if TYPE_CHECKING:  # the demo starts them late, so `comms --help` stays quick
     from comms.sandbox import Sandbox
+    from comms.sandbox.incident_io import IncidentIoEmulator
     from comms.sandbox.mailcatcher import MailCatcher
+    from comms.sandbox.slack import SlackEmulator
 
 log = logging.getLogger(__name__)
 DEMO_EMAIL = "demo@brightwave.digital"
@@ -37,6 +42,10 @@ FIRST_MESSAGE = (
     "in the platform's load balancer and is moving traffic to healthy servers. No data has been "
     "lost. We will update you again within the hour."
 )
+LEAD = {"name": "Priya Shah", "email": "priya.shah@brightwave.digital"}
+# Declared in incident.io a few minutes in, without "Clients affected": comms lists it as
+# declared in incident.io for the comms manager to take up (or not) with one click.
+SECOND_INCIDENT = "Internal build pipeline slow"
 
 
 @dataclass
@@ -45,6 +54,8 @@ class Demo:
     password: str
     sandbox: Sandbox
     catcher: MailCatcher
+    incident_io: IncidentIoEmulator
+    slack: SlackEmulator
 
 
 def demo_settings(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> Settings:
@@ -71,11 +82,15 @@ def demo_settings(base: Settings, *, host: str, port: int, cadence: int, folder:
 def start_services(settings: Settings, folder: Path) -> Demo:
     """Start the sandbox and the mail catcher, and point the settings at them."""
     from comms.sandbox import Sandbox
+    from comms.sandbox.incident_io import IncidentIoEmulator, new_secret
     from comms.sandbox.mailcatcher import MailCatcher
+    from comms.sandbox.slack import SlackEmulator
 
     sandbox = Sandbox(port=0, seed="demo").start()
     catcher = MailCatcher()
     catcher.start()
+    incident_io = IncidentIoEmulator().start()
+    slack = SlackEmulator().start()
     settings = replace(
         settings,
         zendesk=ZendeskSettings(
@@ -94,11 +109,21 @@ def start_services(settings: Settings, folder: Path) -> Demo:
             reply_to="support@brightwave.digital",
             outbox_dir=str(folder / "outbox"),
         ),
+        incident_io=IncidentIoSettings(
+            api_key=incident_io.api_key,
+            webhook_secret=new_secret(),
+            url=incident_io.url,
+            take_up="custom_field",
+            poll_minutes=1,
+        ),
+        slack=SlackSettings(
+            bot_token=slack.bot_token, signing_secret=slack.signing_secret, url=slack.url
+        ),
     )
     sandbox.set_webhook(
         f"{settings.web.base_url}/api/v1/zendesk/webhook", settings.zendesk.webhook_secret
     )
-    return Demo(settings, secrets.token_urlsafe(9), sandbox, catcher)
+    return Demo(settings, secrets.token_urlsafe(9), sandbox, catcher, incident_io, slack)
 
 
 def prepare_database(demo: Demo) -> None:
@@ -122,36 +147,57 @@ def prepare_database(demo: Demo) -> None:
             now=clock.now(),
         )
         db_session.commit()
+        declare_in_incident_io(demo, sessions, clock)
         seed_incident(db_session, demo.settings, user, clock)
     send_pending(sessions, demo.settings, clock=clock)
     engine.dispose()
+    # From now on incident.io tells comms of every change, as it would a deployed comms.
+    demo.incident_io.set_webhook(
+        f"{demo.settings.web.base_url}/api/v1/incident-io/webhook",
+        demo.settings.incident_io.webhook_secret,
+    )
+
+
+def declare_in_incident_io(demo: Demo, sessions, clock: Clock) -> None:
+    """Declare INC-1 where the agency declares incidents; comms takes it up from the API."""
+    from comms.incident_io.jobs import reconcile
+
+    remote = demo.incident_io.declare(
+        INCIDENT_TITLE,
+        summary="503s on sites hosted on the legacy platform; load balancer suspected.",
+        severity="Critical",
+        status="Fixing",
+        lead=LEAD,
+        custom_fields={"Clients affected": "Yes"},
+    )
+    demo.slack.add_channel(remote["slack_channel_id"], remote["slack_channel_name"])
+    reconcile(sessions, demo.settings, clock=clock, force=True)
+
+
+def declare_later(demo: Demo, stop: threading.Event, after: float) -> None:
+    """A few minutes in, another incident is declared that comms lists, not takes up."""
+    if stop.wait(after):
+        return
+    remote = demo.incident_io.declare(SECOND_INCIDENT, severity="Minor", lead=LEAD)
+    demo.slack.add_channel(remote["slack_channel_id"], remote["slack_channel_name"])
 
 
 def seed_incident(db_session, settings: Settings, user, clock: Clock) -> None:
     """Declare the demo incident, link its tickets, build the list and publish an update."""
+    from sqlalchemy import select
+
     from comms.actions import tickets
     from comms.contacts import service as contacts
     from comms.incidents import parent
-    from comms.incidents import service as incidents
+    from comms.incidents.models import Incident
     from comms.updates.service import publish
     from comms.zendesk import Gateway
 
     by, now = user.email, clock.now()
     with Gateway(settings.zendesk) as gateway:
-        incident = incidents.declare(
-            db_session,
-            title=INCIDENT_TITLE,
-            severity="critical",
-            settings=settings,
-            by=by,
-            now=now,
-            description="503s on sites hosted on the legacy platform; load balancer suspected.",
-            business_unit="Hosting",
-            lead_name="Priya Shah",
-            lead_email="priya.shah@brightwave.digital",
-            comms_manager=user,
-            keywords=["503", "down", "loading", "unavailable"],
-        )
+        incident = db_session.scalars(select(Incident)).one()  # taken up from incident.io
+        incident.business_unit, incident.comms_manager_id = "Hosting", user.id
+        incident.keywords = ["503", "down", "loading", "unavailable"]
         contacts.add_organizations_by_tag(
             db_session, gateway, incident, "hosting_legacy", by=by, now=now, settings=settings
         )
@@ -170,9 +216,6 @@ def seed_incident(db_session, settings: Settings, user, clock: Clock) -> None:
             settings=settings,
         )
         contacts.refresh(db_session, gateway, incident, settings, now=now, by=by)
-        incidents.change_status(
-            db_session, incident, status="identified", note="load balancer fault", by=by, now=now
-        )
         publish(db_session, incident, message=FIRST_MESSAGE, by=by, now=now, settings=settings)
         db_session.commit()
 
@@ -196,7 +239,15 @@ def trickle_tickets(sandbox, stop: threading.Event, every: float = 45.0, most: i
             )
 
 
-def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> int:
+def run(
+    base: Settings,
+    *,
+    host: str,
+    port: int,
+    cadence: int,
+    folder: Path,
+    second_incident_minutes: float = 3,
+) -> int:
     """Start everything, print the URL and login, serve until Ctrl-C, then stop cleanly."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from werkzeug.serving import make_server
@@ -221,6 +272,7 @@ def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> 
         prepare_database(demo)
         app = create_app(demo.settings)
         app.extensions["comms"]["mailcatcher"] = demo.catcher
+        app.extensions["comms"]["slack_emulator"] = demo.slack
         server_socket.app = app
         background.add_job(
             scheduler.beat,
@@ -231,7 +283,10 @@ def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> 
         )
         background.start()
         threading.Thread(target=trickle_tickets, args=(demo.sandbox, stop), daemon=True).start()
-        print_welcome(demo, cadence)
+        threading.Thread(
+            target=declare_later, args=(demo, stop, second_incident_minutes * 60), daemon=True
+        ).start()
+        print_welcome(demo, cadence, second_incident_minutes)
         server_socket.serve_forever()
     except KeyboardInterrupt:
         print("\nStopping the demo…", flush=True)
@@ -243,6 +298,8 @@ def run(base: Settings, *, host: str, port: int, cadence: int, folder: Path) -> 
         scheduler.close()
         demo.sandbox.stop()
         demo.catcher.stop()
+        demo.incident_io.stop()
+        demo.slack.stop()
     print("The demo has stopped.", flush=True)
     return 0
 
@@ -252,7 +309,7 @@ def _not_ready(environ: object, start_response: Any) -> list[bytes]:
     return [b"The demo is starting."]
 
 
-def print_welcome(demo: Demo, cadence: int) -> None:
+def print_welcome(demo: Demo, cadence: int, second_incident_minutes: float) -> None:
     base = demo.settings.web.base_url
     print(
         f"\ncomms demo is running at {base}\n"
@@ -260,6 +317,9 @@ def print_welcome(demo: Demo, cadence: int) -> None:
         f"  password    {demo.password}\n"
         f"  mailbox     {base}/demo/mailbox (every e-mail sent shows up here)\n"
         f"  Zendesk     {demo.sandbox.url} (the sandbox, seeded with 40 clients)\n"
+        f"  incident.io {demo.incident_io.url} (INC-1 was declared here; another follows in "
+        f"{second_incident_minutes:g} minutes)\n"
+        f"  Slack       {base}/demo/slack (the incident channel: what comms did for clients)\n"
         f"Client updates go out every {cadence} minutes. Press Ctrl-C to stop.\n",
         flush=True,
     )

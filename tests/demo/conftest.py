@@ -65,6 +65,8 @@ def demo(tmp_path_factory) -> Iterator[RunningDemo]:
             "2",
             "--folder",
             str(folder / "data"),
+            "--second-incident",
+            "0.25",
         ],
         cwd=folder,
         stdout=subprocess.PIPE,

@@ -1,5 +1,7 @@
 """The one-command demo starts, shows an incident under way, and its mail arrives."""
 
+import re
+
 import pytest
 import requests
 
@@ -74,3 +76,46 @@ def test_ctrl_c_stops_everything_cleanly(tmp_path):
     assert "The demo has stopped." in rest and "Traceback" not in rest
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/login", timeout=2)
+
+
+def poll(session, url: str, wanted: str, seconds: float = 90) -> str:
+    """The page once it shows `wanted` (the scheduler ticks every few seconds)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        page = session.get(url, timeout=30).text
+        if wanted in page or time.monotonic() > deadline:
+            return page
+        time.sleep(1)
+
+
+def test_the_incident_came_from_incident_io_and_its_slack_channel_hears_what_comms_did(demo):
+    session = signed_in(demo)
+    page = session.get(f"{demo.url}/incidents/INC-1", timeout=30).text
+    assert "incident.io:" in page and "Slack #inc-1-" in page
+    assert "Follows INC-1 in incident.io (Critical severity, Fixing)" in page
+    slack = poll(session, f"{demo.url}/demo/slack", "Update 1 sent")
+    for line in (
+        "comms is handling client communications for *INC-1*",
+        "Parent ticket #",
+        "Linked 6 ticket(s) to the parent ticket.",
+        "Update 1 is going out to",
+        "Update 1 sent:",
+    ):
+        assert line in slack, line
+    form = re.search(r'name="csrf_token" value="([^"]+)"', slack).group(1)
+    channel = re.search(r'name="channel_id" value="([^"]+)"', slack).group(1)
+    answered = session.post(
+        f"{demo.url}/demo/slack/command",
+        data={"csrf_token": form, "channel_id": channel, "text": "status"},
+        timeout=30,
+    ).text
+    assert "/comms status: *INC-1* Client sites on the legacy hosting platform" in answered
+
+
+def test_a_second_incident_declared_in_incident_io_waits_to_be_taken_up(demo):
+    session = signed_in(demo)
+    dashboard = poll(session, f"{demo.url}/", "Internal build pipeline slow")
+    assert "Declared in incident.io" in dashboard and "Internal build pipeline slow" in dashboard
+    assert "Take up" in dashboard
