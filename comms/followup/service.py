@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from comms.config import WEEKDAYS, Settings
 from comms.incidents.models import Incident
 from comms.incidents.service import IncidentError
 from comms.mail.message import build_message, make_message_id
-from comms.mail.render import EmailRenderer, RenderedEmail, TemplateProblem, as_local, zone_label
+from comms.mail.render import EmailRenderer, TemplateProblem, as_local, zone_label
 from comms.mail.send import Mailer, MailServerUnavailable
 from comms.timeline import record
 
@@ -272,19 +271,6 @@ def _send(
     return outcome.state == "sent"
 
 
-def render_reminder(renderer: EmailRenderer, which: str, values: dict[str, Any]) -> RenderedEmail:
-    """Render templates/email/followup_<which>/…; TemplateProblem names the broken file."""
-    parts = []
-    for part in ("subject.txt", "body.txt", "body.html"):
-        name = f"followup_{which}/{part}"
-        try:
-            parts.append(renderer.env.get_template(name).render(values))
-        except Exception as error:  # any template error: say which file
-            raise TemplateProblem(f"{renderer.path / name}: {error}") from error
-    subject, text, html = parts
-    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
-
-
 def reminder_message(
     incident: Incident, which: str, owner: User, *, now: datetime, settings: Settings
 ) -> EmailMessage:
@@ -304,7 +290,7 @@ def reminder_message(
     assert incident.review_at is not None
     slot = int(incident.review_at.timestamp())
     return build_message(
-        render_reminder(renderer, which, values),
+        renderer.render(f"followup_{which}", values),
         to_name=owner.name,
         to_address=owner.email,
         from_address=settings.smtp.from_address,

@@ -13,19 +13,10 @@ import jinja2
 from markupsafe import Markup, escape
 
 from comms.config import Settings
+from comms.mail import kinds
 from comms.paths import templates_dir
 
-KINDS = ("initial", "update", "overnight", "resolved")
 PARTS = ("subject.txt", "body.txt", "body.html")
-SAMPLE_MESSAGES = {
-    "initial": "Some client websites are loading slowly or timing out.\n"
-    "Our hosting team is investigating the cause.",
-    "update": "Some client websites are loading slowly or timing out.\n"
-    "Our hosting team has found an overloaded database server and is moving sites to a "
-    "healthy one.\n\nNo data has been lost.",
-    "resolved": "All websites have been moved to a healthy database server and have loaded "
-    "normally for the last hour.\n\nNo data was lost.",
-}
 
 
 class TemplateProblem(Exception):
@@ -126,8 +117,9 @@ class EmailRenderer:
 
     def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
         """Render the three parts of one kind of e-mail; TemplateProblem on any template error."""
-        if kind not in KINDS:
-            raise TemplateProblem(f"there is no e-mail kind {kind!r}; expected one of {KINDS}")
+        if kinds.get(kind) is None:
+            expected = ", ".join(kinds.names())
+            raise TemplateProblem(f"there is no e-mail kind {kind!r}; expected one of {expected}")
         values = {**self.defaults(), **context}
         subject, text, html = (self._render_part(f"{kind}/{part}", values) for part in PARTS)
         return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
@@ -158,12 +150,12 @@ class EmailRenderer:
         return None
 
     def check_all(self) -> None:
-        """Render every kind once with sample data, so a broken template stops start-up.
+        """Render every client kind once with sample data, so a broken template stops start-up.
 
         The staff e-mails (reminders, follow-ups) have other variables: they are compiled, so a
         syntax error in them stops start-up too.
         """
-        for kind in KINDS:
+        for kind in kinds.names("client"):
             self.render(kind, self.sample_context(kind))
         for name in self.env.list_templates():
             try:
@@ -177,7 +169,7 @@ class EmailRenderer:
         next_update_at: datetime | None = now.replace(minute=0) + timedelta(hours=1)
         if kind == "overnight":
             next_update_at = (now + timedelta(days=1)).replace(hour=10, minute=0)
-        elif kind == "resolved":
+        elif getattr(kinds.get(kind), "ends_updates", False):
             next_update_at = None
         status = {"resolved": "resolved", "initial": "investigating"}.get(kind, "identified")
         return {
@@ -188,7 +180,7 @@ class EmailRenderer:
                 "severity": "major",
                 "status": status,
             },
-            "message": SAMPLE_MESSAGES.get(kind, SAMPLE_MESSAGES["update"]),
+            "message": getattr(kinds.get(kind), "sample_message", "") or kinds.SAMPLE_UPDATE,
             "repeats_previous": kind == "update",
             "next_update_at": next_update_at,
             "contact": {"name": "Sam Taylor", "organisations": ["Acme Ltd", "Beta plc"]},

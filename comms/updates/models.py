@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comms.db import Base, intpk, json_list
 
-KINDS = ("initial", "update", "overnight", "resolved")
 DELIVERY_STATES = ("pending", "sending", "sent", "retrying", "failed", "uncertain", "superseded")
 
 

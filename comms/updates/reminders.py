@@ -6,9 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
 
-import jinja2
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -17,23 +15,11 @@ from comms.clock import Clock
 from comms.config import Settings
 from comms.incidents.models import Incident
 from comms.mail.message import build_message, make_message_id
-from comms.mail.render import EmailRenderer, RenderedEmail, TemplateProblem
+from comms.mail.render import EmailRenderer, TemplateProblem
 from comms.mail.send import Mailer, MailServerUnavailable
 from comms.updates.service import latest, recipients
 
 log = logging.getLogger(__name__)
-
-
-def render_reminder(renderer: EmailRenderer, values: dict[str, Any]) -> RenderedEmail:
-    """Render templates/email/reminder/…; TemplateProblem names the broken file."""
-    parts = []
-    for part in ("subject.txt", "body.txt", "body.html"):
-        try:
-            parts.append(renderer.env.get_template(f"reminder/{part}").render(values))
-        except jinja2.TemplateError as error:
-            raise TemplateProblem(f"{renderer.path / 'reminder' / part}: {error}") from error
-    subject, text, html = parts
-    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
 
 
 def reminder_message(
@@ -62,7 +48,7 @@ def reminder_message(
     }
     slot = int(due_at.timestamp())
     return build_message(
-        render_reminder(renderer, values),
+        renderer.render("reminder", values),
         to_name=manager.name,
         to_address=manager.email,
         from_address=settings.smtp.from_address,

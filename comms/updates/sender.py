@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from comms.clock import Clock
 from comms.config import Settings
 from comms.incidents.models import Incident
+from comms.mail import kinds
 from comms.mail.render import EmailRenderer, TemplateProblem
 from comms.mail.send import Mailer, MailServerUnavailable, Pace, SendOutcome
 from comms.updates import leases, messages, problems
@@ -196,7 +197,7 @@ def _record(
         )
     elif state == "retrying":
         values["next_attempt_at"] = now + backoff(attempts or 1)
-    elif state == "uncertain" and kind == "resolved" and not resent:
+    elif state == "uncertain" and getattr(kinds.get(kind), "ends_updates", False) and not resent:
         # The last word to clients matters more than a rare duplicate: send it once more.
         state = "retrying"
         values.update(uncertain_resent=True, next_attempt_at=now + RESEND_DELAY)

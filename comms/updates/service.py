@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from comms.config import Settings
 from comms.contacts.service import Contact, contact_list
 from comms.incidents.models import Incident
+from comms.mail import kinds
 from comms.mail.render import EmailRenderer, RenderedEmail
 from comms.timeline import record
 from comms.updates import messages
-from comms.updates.models import KINDS, Delivery, Update
+from comms.updates.models import Delivery, Update
 from comms.updates.schedule import NextSlot, plan_next
 
 TRIGGERS = ("manual", "schedule", "resolve")
@@ -71,15 +72,18 @@ def plan(
     schedule keeps to its slots) or else from now (a manual send restarts the clock).
     """
     previous = latest(db_session, incident)
-    if kind == "resolved":
+    chosen = kinds.get(kind) if kind is not None else None
+    if kind is not None and (chosen is None or chosen.audience != "client"):
+        raise UpdateProblem(f"There is no kind of update called {kind!r}.")
+    if chosen is not None and chosen.ends_updates:
         slot = NextSlot(None, False)
+    elif chosen is not None and not chosen.plans_next_update:  # the schedule stays as it was
+        slot = NextSlot(incident.next_update_due_at, False)
     else:
         start = planned_from or now
         slot = plan_next(start, incident.severity, settings.schedule, settings.web.tz)
     if kind is None:
         kind = "initial" if previous is None else "overnight" if slot.overnight else "update"
-    if kind not in KINDS:
-        raise UpdateProblem(f"There is no kind of update called {kind!r}.")
     repeats = previous is not None and previous.message.strip() == message.strip()
     return Plan(previous.number + 1 if previous else 1, kind, repeats, slot)
 
@@ -157,7 +161,7 @@ def publish(
     db_session.add(new)
     db_session.flush()
     db_session.execute(insert(Delivery), [{**row, "update_id": new.id} for row in rows])
-    superseded = _supersede_older(db_session, incident, new)
+    superseded = _supersede_older(db_session, incident, new) if _kind(new).supersedes else 0
     incident.current_message = text
     if trigger != "resolve":
         incident.next_update_due_at = planned.next_slot.due_at
@@ -254,6 +258,12 @@ def _thread_fields(thread: tuple[str, ...]) -> dict[str, str]:
         "in_reply_to": thread[-1] if thread else "",
         "thread_references": " ".join(thread),
     }
+
+
+def _kind(new: Update) -> kinds.EmailKind:
+    found = kinds.get(new.kind)
+    assert found is not None  # plan() accepts only declared kinds
+    return found
 
 
 def _supersede_older(db_session: Session, incident: Incident, new: Update) -> int:
