@@ -32,3 +32,4 @@ lint: install
 bench: install
 	$(BIN)/python bench/contacts.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/incident_io.py

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ SECONDS_BETWEEN_POSTS = 1.0  # Slack allows about one message a second per chann
 MAX_WAIT_SECONDS = 10  # a longer Retry-After is noted, and a later tick posts
 AFTER_ERROR = timedelta(minutes=2)
 RESOLVED_KEPT = timedelta(days=1)
+CHANNELS_AT_ONCE = 4
 
 
 @dataclass
@@ -97,27 +99,54 @@ def thread_of(db_session: Session, incident: Incident, channel: str) -> SlackThr
 def post_pending(
     session_factory: Callable[[], Session], settings: Settings, *, clock: Clock
 ) -> PostReport:
-    """Post every incident's unposted entries, update outcomes and reminders, in order."""
+    """Post every incident's unposted entries, update outcomes and reminders, in order.
+
+    Each channel is posted to by a worker of its own (a few at once): Slack's limit is per
+    channel, so one busy incident does not hold up the others.
+    """
     report = PostReport()
     if not settings.slack.configured:
         return report
-    with _posting, session_factory() as db_session, SlackClient(settings.slack) as client:
-        paced = _Paced(client)
-        for incident, channel in channels(db_session, now=clock.now()):
-            thread = thread_of(db_session, incident, channel)
-            db_session.commit()
-            if thread.retry_at and thread.retry_at > clock.now():
-                report.waiting += 1
-                continue
-            try:
-                report.posted += _post_incident(
-                    db_session, paced, incident, thread, settings, clock
-                )
-            except SlackError as error:
-                db_session.rollback()
-                _hold(db_session, incident.id, error, now=clock.now())
-                report.waiting, report.error = report.waiting + 1, str(error)
-                log.warning("Slack posting for %s waits: %s", incident.reference, error)
+    with _posting:
+        with session_factory() as db_session:
+            work = [(i.id, channel) for i, channel in channels(db_session, now=clock.now())]
+        with ThreadPoolExecutor(max_workers=CHANNELS_AT_ONCE) as pool:
+            done = pool.map(
+                lambda item: _post_channel(session_factory, settings, clock, *item), work
+            )
+            for one in done:
+                report.posted += one.posted
+                report.waiting += one.waiting
+                report.error = one.error or report.error
+    return report
+
+
+def _post_channel(
+    session_factory: Callable[[], Session],
+    settings: Settings,
+    clock: Clock,
+    incident_id: int,
+    channel: str,
+) -> PostReport:
+    report = PostReport()
+    with session_factory() as db_session, SlackClient(settings.slack) as client:
+        incident = db_session.get(Incident, incident_id)
+        if incident is None:
+            return report
+        thread = thread_of(db_session, incident, channel)
+        db_session.commit()
+        if thread.retry_at and thread.retry_at > clock.now():
+            report.waiting += 1
+            return report
+        try:
+            report.posted += _post_incident(
+                db_session, _Paced(client), incident, thread, settings, clock
+            )
+        except SlackError as error:
+            db_session.rollback()
+            _hold(db_session, incident.id, error, now=clock.now())
+            report.waiting, report.error = 1, str(error)
+            log.warning("Slack posting for %s waits: %s", incident.reference, error)
     return report
 
 

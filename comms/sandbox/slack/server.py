@@ -53,6 +53,7 @@ class Workspace:
                 "thread_ts": fields.get("thread_ts") or None,
                 "text": fields.get("text") or "",
                 "blocks": fields.get("blocks") or [],
+                "at": time.time(),
             }
             self.posted.append(message)
             return message
@@ -157,6 +158,7 @@ class Handler(JsonHandler):
             return refused("thread_not_found")
         wait = self.server.window_for(channel_id).admit()
         if wait:
+            self.server.limited += 1
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         message = workspace.post(channel_id, {**fields, "text": text, "blocks": blocks})
         shown = {"type": "message", "user": "U0COMMS", "bot_id": "B0COMMS", "text": text}
@@ -172,6 +174,7 @@ class SlackServer(JsonServer):
         self.workspace = Workspace()
         self.faults = Faults()
         self.request_count = 0
+        self.limited = 0  # 429s answered for going over a channel's limit
         self.windows: dict[str, Window] = {}
         self.windows_lock = threading.Lock()
 
