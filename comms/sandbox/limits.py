@@ -17,6 +17,8 @@ DEFAULT_LIMIT = PLANS["enterprise"]
 TICKET_UPDATE = re.compile(r"^/api/v2/tickets/(\d+)(?:\.json)?/?$")
 INCREMENTAL = re.compile(r"^/api/v2/incremental/")
 EXPORT = re.compile(r"^/api/v2/search/export")
+SEARCH = re.compile(r"^/api/v2/search(?:/count)?(?:\.json)?/?$")
+TICKET_LIST = re.compile(r"^/api/v2/tickets(?:\.json)?/?$")
 
 
 @dataclass
@@ -89,6 +91,10 @@ class Limits:
             endpoint.append(("incremental-exports", "incremental-exports", 10, minute))
         if EXPORT.match(path):
             endpoint.append(("search-export", "search-export", 100, minute))
+        if method == "GET" and SEARCH.match(path):
+            endpoint.append(("search-index", "search-index", 2500, minute))
+        if method == "GET" and TICKET_LIST.match(path):
+            endpoint.append(("tickets-index", "tickets-index", 100, minute))
         for key, header, per, seconds in endpoint:
             left, resets, ok = self._window(key, per, seconds).take(now)
             if header:

@@ -77,6 +77,11 @@ class GatewayBase:
         wait = self.pacer.seconds_to_wait()
         if not wait:
             return ""
+        if self.pacer.waiting_for_jobs:
+            return (
+                "Waiting for Zendesk to finish other jobs: the account has 30 bulk jobs "
+                "queued or running, the most Zendesk allows (other apps count too)."
+            )
         return (
             f"Waiting {wait:.0f} s for Zendesk's rate limit to reset: the account's requests "
             "for this minute are used up (other apps on the account count too)."

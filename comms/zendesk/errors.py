@@ -139,6 +139,11 @@ def _from_status(
             f"the Zendesk user {email} may not do this ({describe_body(body)}): "
             "give it an agent or admin role"
         )
+    if isinstance(body, dict) and body.get("error") == "TooManyJobs":
+        return ZendeskRateLimited(
+            "Zendesk has 30 bulk jobs queued or running on the account, the most it allows "
+            "(other apps count too); try again in a few minutes"
+        )
     if status == 429:
         wait = response.headers.get("Retry-After")
         later = f"retry in {wait} s" if wait else "try again shortly"
