@@ -23,8 +23,8 @@ from comms.config import WEEKDAYS, Settings
 from comms.incidents.models import Incident
 from comms.incidents.service import IncidentError
 from comms.mail.message import build_message, make_message_id
+from comms.mail.once import send_once
 from comms.mail.render import EmailRenderer, TemplateProblem, as_local, zone_label
-from comms.mail.send import Mailer, MailServerUnavailable
 from comms.timeline import record
 
 log = logging.getLogger(__name__)
@@ -227,48 +227,22 @@ def _remind(
     except (TemplateProblem, ValueError) as problem:
         log.error("%s: the %s reminder cannot be built: %s", incident.reference, which, problem)
         return False
-    if not (
-        _claim(db_session, incident, which)
-        and _send(db_session, settings, incident, which, message)
-    ):
+    column = getattr(Incident, REMINDERS[which])
+    claim = (
+        update(Incident)
+        .where(Incident.id == incident.id, column.is_(False))
+        .where(Incident.review_at == incident.review_at)
+        .values({column: True})
+    )
+    release = update(Incident).where(Incident.id == incident.id).values({column: False})
+    what = f"{incident.reference}: the {which} reminder"
+    if not send_once(db_session, settings, message, claim=claim, release=release, what=what):
         return False
     about = "the draft report's due date" if which == "draft" else "the review meeting"
     summary = f"Reminded {owner.email} of {about}."
     record(db_session, incident, actor="system", kind="followup_reminder", summary=summary, now=now)
     db_session.commit()
     return True
-
-
-def _claim(db_session: Session, incident: Incident, which: str) -> bool:
-    """Mark the reminder sent for these dates, unless another process got there first."""
-    column = getattr(Incident, REMINDERS[which])
-    claimed = db_session.execute(
-        update(Incident)
-        .where(Incident.id == incident.id, column.is_(False))
-        .where(Incident.review_at == incident.review_at)
-        .values({column: True})
-    )
-    db_session.commit()
-    return bool(getattr(claimed, "rowcount", 0))
-
-
-def _send(
-    db_session: Session, settings: Settings, incident: Incident, which: str, message: EmailMessage
-) -> bool:
-    try:
-        with Mailer(settings.smtp) as mailer:
-            outcome = mailer.send(message)
-    except MailServerUnavailable as unavailable:
-        column = getattr(Incident, REMINDERS[which])
-        db_session.execute(
-            update(Incident).where(Incident.id == incident.id).values({column: False})
-        )
-        db_session.commit()  # nothing left: the next tick tries again
-        log.warning("%s: the %s reminder waits: %s", incident.reference, which, unavailable)
-        return False
-    if outcome.state != "sent":
-        log.warning("%s: the %s reminder was refused: %s", incident.reference, which, outcome.reply)
-    return outcome.state == "sent"
 
 
 def reminder_message(

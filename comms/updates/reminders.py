@@ -15,8 +15,8 @@ from comms.clock import Clock
 from comms.config import Settings
 from comms.incidents.models import Incident
 from comms.mail.message import build_message, make_message_id
+from comms.mail.once import send_once
 from comms.mail.render import EmailRenderer, TemplateProblem
-from comms.mail.send import Mailer, MailServerUnavailable
 from comms.updates.service import latest, recipients
 
 log = logging.getLogger(__name__)
@@ -100,38 +100,18 @@ def send_reminders(
             except (TemplateProblem, ValueError) as problem:
                 log.error("the reminder for %s cannot be built: %s", incident.reference, problem)
                 continue
-            if _claim(db_session, incident, due_at) and _send(
-                db_session, settings, incident, message
-            ):
+            claim = (
+                update(Incident)
+                .where(Incident.id == incident.id, Incident.next_update_due_at == due_at)
+                .where(
+                    or_(Incident.reminder_sent_for.is_(None), Incident.reminder_sent_for != due_at)
+                )
+                .values(reminder_sent_for=due_at)
+            )
+            release = (
+                update(Incident).where(Incident.id == incident.id).values(reminder_sent_for=None)
+            )
+            what = f"the reminder for {incident.reference}"
+            if send_once(db_session, settings, message, claim=claim, release=release, what=what):
                 sent += 1
     return sent
-
-
-def _claim(db_session: Session, incident: Incident, due_at: datetime) -> bool:
-    claimed = db_session.execute(
-        update(Incident)
-        .where(Incident.id == incident.id, Incident.next_update_due_at == due_at)
-        .where(or_(Incident.reminder_sent_for.is_(None), Incident.reminder_sent_for != due_at))
-        .values(reminder_sent_for=due_at)
-    )
-    db_session.commit()
-    return bool(getattr(claimed, "rowcount", 0))
-
-
-def _send(
-    db_session: Session, settings: Settings, incident: Incident, message: EmailMessage
-) -> bool:
-    try:
-        with Mailer(settings.smtp) as mailer:
-            outcome = mailer.send(message)
-    except MailServerUnavailable as unavailable:
-        # Nothing left: release the slot so the next tick tries again.
-        db_session.execute(
-            update(Incident).where(Incident.id == incident.id).values(reminder_sent_for=None)
-        )
-        db_session.commit()
-        log.warning("the reminder for %s waits: %s", incident.reference, unavailable)
-        return False
-    if outcome.state != "sent":
-        log.warning("the reminder for %s was not accepted: %s", incident.reference, outcome.reply)
-    return outcome.state == "sent"
