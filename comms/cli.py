@@ -44,21 +44,9 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     from comms.auth.service import AuthError, create_user
     from comms.clock import Clock
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif not sys.stdin.isatty():
-        print(
-            "error: there is no terminal to ask for the password; pipe it in with "
-            "--password-stdin, e.g. printf '%s\\n' \"$PASSWORD\" | comms create-user ... "
-            "--password-stdin",
-            file=sys.stderr,
-        )
+    password = _read_password(args, "create-user")
+    if password is None:
         return 2
-    else:
-        password = getpass.getpass("Password (10 characters or more): ")
-        if getpass.getpass("Again: ") != password:
-            print("error: the two passwords differ.", file=sys.stderr)
-            return 1
     with _session(settings) as db_session:
         try:
             user = create_user(
@@ -74,6 +62,62 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         db_session.commit()
         print(f"Created {user.role} {user.email}.")
+    return 0
+
+
+def _read_password(args: argparse.Namespace, command: str) -> str | None:
+    """The password from stdin (--password-stdin) or asked twice at the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        print(
+            "error: there is no terminal to ask for the password; pipe it in with "
+            f"--password-stdin, e.g. printf '%s\\n' \"$PASSWORD\" | comms {command} ... "
+            "--password-stdin",
+            file=sys.stderr,
+        )
+        return None
+    password = getpass.getpass("Password (10 characters or more): ")
+    if getpass.getpass("Again: ") != password:
+        print("error: the two passwords differ.", file=sys.stderr)
+        return None
+    return password
+
+
+@command
+def cmd_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.auth.service import AuthError, set_password, user_by_email
+
+    password = _read_password(args, "set-password")
+    if password is None:
+        return 2
+    with _session(settings) as db_session:
+        user = user_by_email(db_session, args.email)
+        if user is None:
+            print(f"error: no user has the e-mail {args.email}.", file=sys.stderr)
+            return 1
+        try:
+            set_password(db_session, user, password)
+        except AuthError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        db_session.commit()
+    print(f"New password set for {user.email}; every session of theirs has ended.")
+    return 0
+
+
+@command
+def cmd_deactivate_user(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.auth.service import deactivate, user_by_email
+
+    with _session(settings) as db_session:
+        user = user_by_email(db_session, args.email)
+        if user is None:
+            print(f"error: no user has the e-mail {args.email}.", file=sys.stderr)
+            return 1
+        deactivate(db_session, user)
+        db_session.commit()
+    print(f"Deactivated {user.email}: they cannot sign in, their sessions and API tokens are over.")
     return 0
 
 
@@ -152,6 +196,15 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--name", required=True)
     user.add_argument("--role", required=True, choices=["admin", "manager", "viewer"])
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    change = sub.add_parser("set-password", help="give a user a new password (ends their sessions)")
+    change.add_argument("--email", required=True)
+    change.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    deactivate = sub.add_parser(
+        "deactivate-user", help="stop a user signing in; ends their sessions and API tokens"
+    )
+    deactivate.add_argument("--email", required=True)
     token = sub.add_parser("create-token", help="print a new API token for a user (last line)")
     token.add_argument("--email", required=True)
     serve = sub.add_parser("serve", help="run the web app (production: gunicorn)")

@@ -1,6 +1,6 @@
 """Every model, imported in one place so that Alembic and create_all see them all."""
 
-from comms.auth.models import ApiToken, LoginFailure, Role, User
+from comms.auth.models import ApiToken, LoginThrottle, Role, User
 from comms.contacts.models import (
     AffectedOrganization,
     ContactOverride,
@@ -31,7 +31,7 @@ __all__ = [
     "FollowedIncident",
     "Incident",
     "LinkedTicket",
-    "LoginFailure",
+    "LoginThrottle",
     "MergeRequest",
     "Operation",
     "OrganizationPerson",

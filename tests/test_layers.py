@@ -11,7 +11,7 @@ ROOT = Path(comms.__file__).parent
 # Lowest first. A module belongs to the longest prefix listed; every `<domain>.models` module is
 # in "models", so any layer may use the tables, and models import only the base.
 LAYERS = [
-    ("base", ["comms.paths", "comms.clock", "comms.config", "comms.db"]),
+    ("base", ["comms.paths", "comms.clock", "comms.config", "comms.db", "comms.ids"]),
     ("models", ["comms.models"]),
     ("edges", ["comms.mail", "comms.zendesk", "comms.auth"]),
     ("timeline", ["comms.timeline"]),

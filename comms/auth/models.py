@@ -1,4 +1,4 @@
-"""Staff users, their API tokens, and failed login attempts."""
+"""Staff users, their API tokens, and the counts of failed sign-ins."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Part of every session's user id: raising it ends every session of this user.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -44,7 +46,7 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.session_version}"
 
     @property
     def can_change(self) -> bool:
@@ -63,12 +65,13 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
-class LoginFailure(Base):
-    """One failed login; counted across web workers to throttle guessing."""
+class LoginThrottle(Base):
+    """Failed sign-ins counted under one key (an address, an account, or both); the row is
+    locked while a guess is checked, so the check and the count are one step."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_throttles"
 
     id: Mapped[intpk]
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(index=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None]

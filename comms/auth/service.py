@@ -6,19 +6,18 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from comms.auth.models import ApiToken, LoginFailure, Role, User
+from comms.auth import throttle
+from comms.auth.models import ApiToken, Role, User
+from comms.ids import parse_id, parse_number
 
 HASHER = PasswordHasher()  # Argon2id with the library's current recommended parameters
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
-THROTTLE_WINDOW = timedelta(minutes=15)
 EMAIL_PATTERN = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 # Verifying against this keeps the time of a login for an unknown e-mail like a known one.
 _DUMMY_HASH = HASHER.hash("not a real password")
@@ -53,6 +52,8 @@ def create_user(
         raise AuthError(f"role {role!r} is not one of admin, manager, viewer.")
     if len(password) < 10:
         raise AuthError("the password must have at least 10 characters.")
+    if len(name) > 200:
+        raise AuthError("the name must have at most 200 characters.")
     if db_session.scalar(select(User).where(User.email == email)):
         raise AuthError(f"a user with the e-mail {email} already exists.")
     user = User(
@@ -67,36 +68,25 @@ def create_user(
     return user
 
 
-def _throttle_until(
-    db_session: Session, *, email: str, address: str, now: datetime
-) -> datetime | None:
-    since = now - THROTTLE_WINDOW
-    recent = select(LoginFailure).where(LoginFailure.at > since)
-    by_account = db_session.scalar(
-        select(func.count()).select_from(recent.where(LoginFailure.email == email).subquery())
-    )
-    by_address = db_session.scalar(
-        select(func.count()).select_from(recent.where(LoginFailure.address == address).subquery())
-    )
-    if (by_account or 0) < MAX_FAILURES_PER_ACCOUNT and (
-        by_address or 0
-    ) < MAX_FAILURES_PER_ADDRESS:
-        return None
-    oldest = db_session.scalar(
-        select(func.min(LoginFailure.at)).where(
-            LoginFailure.at > since,
-            or_(LoginFailure.email == email, LoginFailure.address == address),
-        )
-    )
-    return (oldest or now) + THROTTLE_WINDOW
-
-
 def authenticate(
-    db_session: Session, *, email: str, password: str, address: str, now: datetime
+    db_session: Session,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    now: datetime,
+    device: str | None = None,
 ) -> User:
-    """Return the user for these credentials, or raise AuthError / Throttled."""
-    email = email.strip().lower()
-    retry_at = _throttle_until(db_session, email=email, address=address, now=now)
+    """Return the user for these credentials, or raise AuthError / Throttled.
+
+    `device` is the nonce of this browser's known-device cookie for this e-mail, if it has one.
+    The throttle's rows stay locked until the caller commits, so commit either way.
+    """
+    email = email.strip().lower()[:254]
+    attempt = throttle.lock(
+        db_session, throttle.keys(email=email, address=address[:64], device=device), now=now
+    )
+    retry_at = throttle.refused_until(attempt, now=now)
     if retry_at is not None:
         raise Throttled(retry_at)
     user = db_session.scalar(select(User).where(User.email == email))
@@ -106,11 +96,44 @@ def authenticate(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        db_session.add(LoginFailure(email=email, address=address, at=now))
+        attempt.record_failure(now)
         db_session.flush()
         raise AuthError("That e-mail and password do not match an active account.")
-    db_session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    attempt.record_success()
+    db_session.flush()
     assert user is not None  # ok above means there is a user
+    return user
+
+
+def end_sessions(db_session: Session, user: User) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working."""
+    user.session_version += 1
+    db_session.flush()
+
+
+def set_password(db_session: Session, user: User, password: str) -> None:
+    """Give the user a new password and end all their sessions."""
+    if len(password) < 10:
+        raise AuthError("the password must have at least 10 characters.")
+    user.password_hash = HASHER.hash(password)
+    end_sessions(db_session, user)
+
+
+def deactivate(db_session: Session, user: User) -> None:
+    """Stop the user signing in or using API tokens, and end all their sessions."""
+    user.active = False
+    end_sessions(db_session, user)
+
+
+def user_for_session(db_session: Session, session_id: str) -> User | None:
+    """The active user a session's id (`<user id>.<session version>`) still stands for."""
+    user_id, _, version = session_id.partition(".")
+    found_id, found_version = parse_id(user_id), parse_number(version)
+    if found_id is None or found_version is None:
+        return None
+    user = db_session.get(User, found_id)
+    if user is None or not user.active or user.session_version != found_version:
+        return None
     return user
 
 

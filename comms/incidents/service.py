@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from comms.auth.models import User
 from comms.auth.service import valid_email
 from comms.config import Settings
+from comms.ids import parse_reference
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, LinkedTicket
 from comms.timeline import record
 
@@ -186,8 +187,8 @@ def require_open(incident: Incident) -> None:
 
 def get(db_session: Session, ref: str | int) -> Incident | None:
     """Find an incident by reference (`INC-7`) or numeric id."""
-    text = str(ref).strip().upper().removeprefix("INC-")
-    return db_session.get(Incident, int(text)) if text.isdigit() and len(text) < 10 else None
+    incident_id = parse_reference(ref)
+    return db_session.get(Incident, incident_id) if incident_id is not None else None
 
 
 def list_incidents(db_session: Session, *, include_resolved: bool = True) -> list[Incident]:

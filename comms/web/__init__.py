@@ -7,6 +7,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import NotFound
 
+from comms.auth import service as auth_service
 from comms.auth.models import User
 from comms.web import context
 from comms.web.api import SAFE_METHODS
@@ -24,9 +25,9 @@ PUBLIC_ENDPOINTS = {"auth.login", "dashboard.healthz", "static"}
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = context.db().get(User, int(user_id))
-    return user if user is not None and user.active else None
+def _load_user(session_id: str) -> User | None:
+    """The user while the session is current: logout, a new password or deactivation end it."""
+    return auth_service.user_for_session(context.db(), session_id)
 
 
 def _require_login():

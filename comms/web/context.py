@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from comms.clock import Clock
 from comms.config import Settings
+from comms.ids import parse_reference
 from comms.incidents import service as incidents
 from comms.incidents.models import Incident
 from comms.zendesk import Gateway
@@ -41,8 +42,8 @@ def load_incident(ref: str) -> Incident:
     """The incident the address names; 404 (a page, or JSON under /api/) when there is none."""
     incident = incidents.get(db(), ref)
     if incident is None:
-        text = ref.strip().upper()
-        abort(404, f"There is no incident {f'INC-{text}' if text.isdigit() else ref}.")
+        number = parse_reference(ref)
+        abort(404, f"There is no incident {f'INC-{number}' if number else ref[:40]}.")
     return incident
 
 
