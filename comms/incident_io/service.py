@@ -21,8 +21,11 @@ from comms.incidents import service as incidents
 from comms.incidents.models import Incident
 from comms.timeline import record
 from comms.updates.control import reschedule
+from comms.updates.resolve import resolve
 
 ACTOR = "incident.io"
+# [incident_io] resolution = "automatic": the clients' last update when incident.io resolves.
+AUTOMATIC_RESOLUTION = "The incident is resolved: everything is working normally again."
 
 
 def followed(db_session: Session, incident: Incident) -> FollowedIncident | None:
@@ -164,6 +167,18 @@ def keep_in_step(
         )
         reschedule(db_session, incident, now=now, settings=settings)
     status = mapping.status(settings.incident_io, remote)
+    if status == "resolved" and settings.incident_io.resolution == "automatic":
+        resolve(
+            db_session,
+            None,
+            incident,
+            message=AUTOMATIC_RESOLUTION,
+            solve_parent=False,
+            by=ACTOR,
+            now=now,
+            settings=settings,
+        )
+        return
     if status == "resolved":
         if not row.resolution_pending:
             row.resolution_pending = True

@@ -102,3 +102,37 @@ def test_resolved_in_incident_io_asks_first_on_the_dashboard_and_the_incident(
     asked = "Resolved in incident.io: send the resolution update?"
     assert asked in client.get("/").get_data(as_text=True)
     assert asked in client.get("/incidents/INC-1").get_data(as_text=True)
+
+
+def test_the_leads_latest_update_is_offered_as_the_draft_and_never_sent(
+    app, client, users, incident_io, clock, db_session
+):
+    from comms.updates.models import Update
+
+    declared = incident_io.declare("Checkout failing", severity="Major")
+    look(app, clock)
+    sign_in(client, "manager@agency.test")
+    page = client.get("/").get_data(as_text=True)
+    client.post(
+        "/incident-io/take-up", data={"external_id": declared["id"], "csrf_token": csrf_token(page)}
+    )
+    incident_io.change(declared["id"], status="Fixing", message="Payment provider timeouts.")
+    clock.advance(minutes=5)
+    look(app, clock)
+    page = client.get("/incidents/INC-1").get_data(as_text=True)
+    assert ">Payment provider timeouts.</textarea>" in page
+    assert "Started from the lead's latest update in incident.io" in page
+
+    client.post(
+        "/incidents/INC-1/updates/compose",
+        data={
+            "message": "We are looking into it.",
+            "action": "save",
+            "csrf_token": csrf_token(page),
+        },
+    )
+    page = client.get("/incidents/INC-1").get_data(as_text=True)
+    assert ">We are looking into it.</textarea>" in page
+    assert "The lead's latest update in incident.io:" in page
+    assert "<blockquote>Payment provider timeouts.</blockquote>" in page
+    assert db_session.scalars(select(Update)).all() == []
