@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from comms.actions.updates import pause_or_resume
 from comms.config import Settings
 from comms.slack.commands import HELP, SlashCommand, incident_for_channel, status_text
-from comms.updates.control import set_paused
 from comms.updates.service import UpdateProblem
 
 
@@ -28,7 +28,7 @@ def answer(
         return _reply(HELP)
     paused = command.verb == "pause"
     try:
-        set_paused(
+        pause_or_resume(
             db_session,
             incident,
             paused=paused,
@@ -38,9 +38,7 @@ def answer(
             settings=settings,
         )
     except UpdateProblem as problem:
-        db_session.rollback()
         return _reply(f"{problem} For example: `/comms pause waiting for the fix to deploy`.")
-    db_session.commit()
     done = "paused" if paused else "resumed"
     return _reply(
         f"{command.user_name} {done} the automatic updates of {incident.reference}.", shared=True

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from comms.actions.updates import pause_or_resume
 from comms.mail.render import TemplateProblem
-from comms.updates import control, history, messages, resolve, service
+from comms.updates import history, messages, resolve, service
 from comms.web.api import ApiError, bp, json_body
 from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
 from comms.web.updates import deliver_in_background
@@ -138,7 +139,7 @@ def api_schedule(ref: str):
     if not isinstance(reason, str):
         raise ApiError(400, "bad_request", '"reason" must be a string.')
     try:
-        control.set_paused(
+        pause_or_resume(
             db(),
             incident,
             paused=paused,
@@ -147,7 +148,6 @@ def api_schedule(ref: str):
             now=now(),
             settings=settings(),
         )
-        db().commit()
     except PROBLEMS as problem:
         raise _problem(problem) from problem
     return {

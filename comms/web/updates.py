@@ -21,9 +21,10 @@ from flask_login import current_user
 from markupsafe import escape
 
 from comms import timeline
+from comms.actions.updates import pause_or_resume
 from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
-from comms.updates import control, history, messages, resolve, service
+from comms.updates import history, messages, resolve, service
 from comms.updates.sender import send_pending
 from comms.web import context
 from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
@@ -183,7 +184,7 @@ def schedule(ref: str):
     incident = _incident(ref)
     paused = request.form.get("paused") == "1"
     try:
-        control.set_paused(
+        pause_or_resume(
             db(),
             incident,
             paused=paused,
@@ -192,7 +193,6 @@ def schedule(ref: str):
             now=now(),
             settings=settings(),
         )
-        db().commit()
         flash("Automatic updates paused." if paused else "Automatic updates resumed.", "success")
     except service.UpdateProblem as problem:
         flash(str(problem), "error")
