@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from comms.config import Settings
 from comms.incident_io.models import FollowedIncident
 from comms.incidents.models import Incident
-from comms.slack.messages import at, incident_url
+from comms.slack.messages import at, escape, incident_url
 from comms.updates.service import latest, recipients
 
 TOLERANCE = timedelta(minutes=5)  # Slack's advice: refuse requests older than five minutes
@@ -101,14 +101,15 @@ def status_text(db_session: Session, incident: Incident, settings: Settings) -> 
     if not incident.is_open:
         nextly = "Resolved: no more updates."
     elif incident.schedule_paused:
-        nextly = f"Automatic updates are paused: {incident.pause_reason}."
+        nextly = f"Automatic updates are paused: {escape(incident.pause_reason)}."
     elif incident.next_update_due_at:
         nextly = f"Next update due at {at(incident.next_update_due_at, settings)}."
     else:
         nextly = "No automatic update is scheduled."
     count = len(recipients(db_session, incident, settings))
     return (
-        f"*{incident.reference}* {incident.title}: {incident.severity}, {incident.status}. "
-        f"Lead: {incident.lead_name or 'none'}. {count} contacts. {said} {nextly} "
+        f"*{incident.reference}* {escape(incident.title)}: {incident.severity}, "
+        f"{incident.status}. Lead: {escape(incident.lead_name) or 'none'}. {count} contacts. "
+        f"{said} {nextly} "
         f"<{incident_url(incident, settings)}|Open in comms>"
     )

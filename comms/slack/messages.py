@@ -19,6 +19,11 @@ class Post:
     details: str = ""
 
 
+def escape(text: str) -> str:
+    """Slack's mrkdwn gives &, < and > a meaning: ours are just characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def at(moment: datetime | None, settings: Settings) -> str:
     """ "14:00 GMT", in the configured zone."""
     if moment is None:
@@ -35,7 +40,8 @@ def opening(incident: Incident, settings: Settings) -> Post:
     """The first message; everything after it goes into its thread."""
     return Post(
         f":mega: comms is handling client communications for *{incident.reference}* "
-        f"{incident.title} ({incident.severity}). What it tells clients follows in this thread.",
+        f"{escape(incident.title)} ({incident.severity}). "
+        "What it tells clients follows in this thread.",
         f"<{incident_url(incident, settings)}|Open {incident.reference} in comms>",
     )
 
@@ -48,7 +54,9 @@ def _ids(values: Any, most: int = 30) -> str:
 def _parent(event: TimelineEvent, settings: Settings) -> Post | None:
     ticket = event.details.get("ticket_id")
     link = f"{settings.zendesk.agent_url}/agent/tickets/{ticket}"
-    return Post(f"Parent ticket #{ticket} set in Zendesk.", f"<{link}|#{ticket}> {event.summary}")
+    return Post(
+        f"Parent ticket #{ticket} set in Zendesk.", f"<{link}|#{ticket}> {escape(event.summary)}"
+    )
 
 
 def _link(event: TimelineEvent, settings: Settings) -> Post | None:
@@ -58,8 +66,11 @@ def _link(event: TimelineEvent, settings: Settings) -> Post | None:
     text = f"Linked {len(linked)} ticket(s) to the parent ticket."
     if refused:
         text += f" {len(refused)} could not be linked."
-    details = _ids(linked) + "".join(f"; #{t}: {why}" for t, why in list(refused.items())[:10])
-    return Post(text, details)
+    return Post(text, _ids(linked) + _refused(refused))
+
+
+def _refused(refused: dict[str, Any]) -> str:
+    return "".join(f"; #{t}: {escape(str(why))}" for t, why in list(refused.items())[:10])
 
 
 def _merge(event: TimelineEvent, settings: Settings) -> Post | None:
@@ -67,8 +78,7 @@ def _merge(event: TimelineEvent, settings: Settings) -> Post | None:
     text = f"Merged {len(merged)} ticket(s) into #{event.details.get('target_id')}."
     if refused:
         text += f" {len(refused)} refused."
-    details = _ids(merged) + "".join(f"; #{t}: {why}" for t, why in list(refused.items())[:10])
-    return Post(text, details)
+    return Post(text, _ids(merged) + _refused(refused))
 
 
 def _contacts(event: TimelineEvent, settings: Settings) -> Post | None:
@@ -85,19 +95,19 @@ def _published(event: TimelineEvent, settings: Settings) -> Post | None:
 
 
 def _paused(event: TimelineEvent, settings: Settings) -> Post | None:
-    return Post(f":double_vertical_bar: {event.summary}.", f"by {event.actor}")
+    return Post(f":double_vertical_bar: {escape(event.summary)}.", f"by {escape(event.actor)}")
 
 
 def _resumed(event: TimelineEvent, settings: Settings) -> Post | None:
-    return Post(f":arrow_forward: {event.summary}.", f"by {event.actor}")
+    return Post(f":arrow_forward: {escape(event.summary)}.", f"by {escape(event.actor)}")
 
 
 def _resolved(event: TimelineEvent, settings: Settings) -> Post | None:
-    return Post(f":white_check_mark: {event.summary}.", f"by {event.actor}")
+    return Post(f":white_check_mark: {escape(event.summary)}.", f"by {escape(event.actor)}")
 
 
 def _resolved_elsewhere(event: TimelineEvent, settings: Settings) -> Post | None:
-    return Post(f":hourglass: {event.summary}")
+    return Post(f":hourglass: {escape(event.summary)}")
 
 
 FOR_KIND: dict[str, Callable[[TimelineEvent, Settings], Post | None]] = {
@@ -127,7 +137,9 @@ def update_sent(summary: UpdateSummary, incident: Incident, settings: Settings) 
     text = f"{name} sent: {counts.get('sent', 0)} of {summary.total} delivered."
     if not failed:
         return Post(":email: " + text)
-    named = ", ".join(f"{d.email} ({d.state}: {d.smtp_reply[:80]})" for d in summary.problems[:10])
+    named = ", ".join(
+        f"{escape(d.email)} ({d.state}: {escape(d.smtp_reply[:80])})" for d in summary.problems[:10]
+    )
     more = f" and {failed - 10} more" if failed > 10 else ""
     link = f"<{incident_url(incident, settings)}|see {incident.reference}>"
     return Post(f":warning: {text} {failed} not delivered: {link}.", named + more)
@@ -135,7 +147,7 @@ def update_sent(summary: UpdateSummary, incident: Incident, settings: Settings) 
 
 def reminder(incident: Incident, manager_name: str, due_at: datetime, settings: Settings) -> Post:
     """A few minutes before an automatic update, naming the comms manager."""
-    who = manager_name or "the comms manager"
+    who = escape(manager_name) or "the comms manager"
     return Post(
         f":alarm_clock: {who}: the next update to clients is due at {at(due_at, settings)}. "
         "Check the status text on the incident page.",

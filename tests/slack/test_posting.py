@@ -148,3 +148,14 @@ def test_a_reminder_names_the_comms_manager_a_few_minutes_before_an_update(
         ":alarm_clock: Dana Manager: the next update to clients is due at 11:30 GMT. "
         "Check the status text on the incident page."
     ]
+
+
+def test_text_from_people_is_escaped_for_slack(
+    declared, db_session, sessions, settings, clock, slack
+):
+    incident, channel = declared
+    incident.title = "Sites <down> & slow"
+    db_session.commit()
+    post_pending(sessions, settings, clock=clock)
+    (first,) = slack.posts(channel)
+    assert "Sites &lt;down&gt; &amp; slow (critical)" in first["text"]
