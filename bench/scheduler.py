@@ -27,6 +27,7 @@ from bench.send import empty
 from comms.clock import Clock
 from comms.config import DatabaseSettings, Settings, SmtpSettings
 from comms.contacts.models import ContactOverride
+from comms.contacts.stored import rebuild
 from comms.db import make_engine, make_sessionmaker
 from comms.incidents.models import Incident
 from comms.sandbox.mailcatcher import free_port
@@ -62,6 +63,7 @@ def prepare(url: str, incidents: int, contacts: int) -> float:
                 for n in range(contacts)
             ]
             db.execute(insert(ContactOverride), rows)
+            rebuild(db, incident, Settings())  # the contact rules need no more than defaults
         db.commit()
     engine.dispose()
     return due.timestamp()

@@ -39,6 +39,7 @@ from bench.relay import Relay
 from comms.clock import Clock
 from comms.config import DatabaseSettings, Settings, SmtpSettings
 from comms.contacts.models import ContactOverride
+from comms.contacts.stored import rebuild
 from comms.db import Base, make_engine, make_sessionmaker
 from comms.incidents.models import Incident
 from comms.mail.render import EmailRenderer
@@ -85,6 +86,7 @@ def prepare(url: str, contacts: int, settings: Settings) -> float:
             for n in range(contacts)
         ]
         db.execute(insert(ContactOverride), rows)
+        rebuild(db, incident, settings)
         db.commit()
         started = time.perf_counter()
         publish(db, incident, message="Benchmark.", by="bench", now=now, settings=settings)

@@ -31,10 +31,14 @@ def _session(settings: Settings):
 
 @command
 def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.contacts.stored import rebuild_unbuilt
     from comms.db import make_engine
     from comms.migrate import upgrade
 
     upgrade(make_engine(settings.database.url))
+    with _session(settings) as db_session:
+        rebuild_unbuilt(db_session, settings)  # lists of incidents from before they were stored
+        db_session.commit()
     print(f"The database is ready: {_safe_url(settings.database.url)}")
     return 0
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Select,
+    create_engine,
+    event,
+    literal,
+    tuple_,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -87,3 +101,49 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class HasId(Protocol):
+    id: Any
+
+
+Row = TypeVar("Row", bound=HasId)
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    """One page of a long list, and the cursor of the next page (None on the last page)."""
+
+    rows: list[Item]
+    after: int | None
+
+
+def keyset_page(
+    db_session: Session,
+    query: Select[Any],
+    keys: Sequence[Any],  # columns or expressions: ColumnElement, InstrumentedAttribute
+    *,
+    id_column: Any,
+    size: int,
+    after: int | None,
+    descending: bool = False,
+) -> Page[Row]:
+    """The `size` rows of `query` after the row whose id is `after`, in the order of `keys`.
+
+    Keyset paging, like Zendesk's cursors: the cursor is the id of the last row shown, so any
+    page costs one index range, however deep. `keys` must end in a column unique in the list.
+    LookupError if the cursor names no row of the list.
+    """
+    if after is not None:
+        last = db_session.execute(query.with_only_columns(*keys).where(id_column == after)).first()
+        if last is None:
+            raise LookupError(f"page[after] {after} is not a row of this list.")
+        mark = tuple_(*(literal(v, k.type) for v, k in zip(last, keys, strict=True)))
+        position = tuple_(*keys)
+        query = query.where(position < mark if descending else position > mark)
+    order = [key.desc() for key in keys] if descending else list(keys)
+    rows: list[Row] = list(db_session.scalars(query.order_by(*order).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, int(rows[-1].id) if more else None)

@@ -6,6 +6,7 @@ from comms.contacts.models import (
     ContactOverride,
     OrganizationPerson,
     Requester,
+    StoredContact,
 )
 from comms.db import Base
 from comms.incident_io.models import FollowedIncident, ReceivedWebhook, SyncState
@@ -39,6 +40,7 @@ __all__ = [
     "Requester",
     "Role",
     "SlackThread",
+    "StoredContact",
     "SyncState",
     "TimelineEvent",
     "Update",

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from comms.db import Page, keyset_page
 from comms.incidents.models import Incident, TimelineEvent
 
 
@@ -43,6 +44,21 @@ def events(db_session: Session, incident: Incident) -> list[TimelineEvent]:
             .where(TimelineEvent.incident_id == incident.id)
             .order_by(TimelineEvent.at, TimelineEvent.id)
         )
+    )
+
+
+def events_page(
+    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+) -> Page[TimelineEvent]:
+    """One page of the timeline, newest first, as the incident page shows it."""
+    return keyset_page(
+        db_session,
+        select(TimelineEvent).where(TimelineEvent.incident_id == incident.id),
+        (TimelineEvent.at, TimelineEvent.id),
+        id_column=TimelineEvent.id,
+        size=size,
+        after=after,
+        descending=True,
     )
 
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
-from comms.contacts.service import contact_list
 from comms.incident_io.models import FollowedIncident
 from comms.incident_io.service import declared_only, resolution_pending
 from comms.incidents.models import Incident
@@ -35,7 +34,7 @@ def dashboard(db_session: Session, settings: Settings) -> list[DashboardRow]:
         DashboardRow(
             incident,
             linked.get(incident.id, 0),
-            len(contact_list(db_session, incident, settings)),
+            incident.contact_count,
             incident.next_update_due_at,
             incident.id in resolved_elsewhere,
         )

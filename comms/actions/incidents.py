@@ -159,6 +159,7 @@ def change(
                 now=now,
                 settings=settings,
             )
+            contacts.rebuild(db_session, incident, settings)  # seniors join or leave
             reschedule(db_session, incident, now=now, settings=settings)
         if status is not None:
             service.change_status(db_session, incident, status=status, note=note, by=by, now=now)

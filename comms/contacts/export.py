@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from comms.contacts.rules import Contact
 
@@ -18,20 +18,36 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def to_csv(contacts: Iterable[Contact]) -> str:
-    """Return the contacts as CSV, one row each, in the order given (priority clients first)."""
+def _row(contact: Contact) -> list[str]:
+    return [
+        _cell(contact.name),
+        _cell(contact.email),
+        _cell("; ".join(contact.organizations)),
+        _cell("; ".join(contact.reasons)),
+        "yes" if contact.senior else "no",
+        "yes" if contact.priority else "no",
+    ]
+
+
+def csv_lines(contacts: Iterable[Contact]) -> Iterator[str]:
+    """The CSV a line at a time, header first, so a long list streams instead of piling up."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
     for contact in contacts:
-        writer.writerow(
-            [
-                _cell(contact.name),
-                _cell(contact.email),
-                _cell("; ".join(contact.organizations)),
-                _cell("; ".join(contact.reasons)),
-                "yes" if contact.senior else "no",
-                "yes" if contact.priority else "no",
-            ]
-        )
-    return out.getvalue()
+        writer.writerow(_row(contact))
+        if out.tell() > 64 * 1024:
+            yield _drain(out)
+    yield _drain(out)
+
+
+def _drain(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
+
+
+def to_csv(contacts: Iterable[Contact]) -> str:
+    """Return the contacts as CSV, one row each, in the order given (priority clients first)."""
+    return "".join(csv_lines(contacts))

@@ -1,4 +1,4 @@
-"""Reading the contact list: the stored snapshot, requesters and overrides, put together."""
+"""What the contact list is built from: the snapshot, requesters and overrides, put together."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def affected_organizations(
     return ordered_organizations(rows, settings.contacts)
 
 
-def contact_rows(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
-    """Return every contact for the page, those excluded by hand included and flagged."""
+def built_contacts(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
+    """Run the rules over what is stored: every contact, those excluded by hand flagged."""
     where = {"incident_id": incident.id}
     return build_contacts(
         organizations=affected_organizations(db_session, incident, settings),
@@ -37,11 +37,6 @@ def contact_rows(db_session: Session, incident: Incident, settings: Settings) ->
         severity=incident.severity,
         settings=settings.contacts,
     )
-
-
-def contact_list(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
-    """Return who receives the next update: every contact not excluded by hand."""
-    return [c for c in contact_rows(db_session, incident, settings) if not c.excluded]
 
 
 def people_counts(db_session: Session, incident: Incident) -> dict[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comms.db import Base, intpk, json_list
@@ -30,6 +30,9 @@ class AffectedOrganization(Base):
     added_by: Mapped[str] = mapped_column(String(254), default="")
     added_at: Mapped[datetime]
     people_read_at: Mapped[datetime | None]  # when its end-users were last read from Zendesk
+    contacts: Mapped[int] = mapped_column(
+        default=0, server_default="0"
+    )  # on the stored list, not excluded
 
 
 class OrganizationPerson(Base):
@@ -73,3 +76,26 @@ class ContactOverride(Base):
     action: Mapped[str] = mapped_column(String(20))  # add | exclude | include
     by: Mapped[str] = mapped_column(String(254))
     at: Mapped[datetime]
+
+
+class StoredContact(Base):
+    """One row of the contact list as the rules last built it, kept in step with its inputs.
+
+    The list is rebuilt (comms/contacts/stored.py) in the transaction of every change to what
+    it is built from, so that reading it costs the same whatever the size of the incident.
+    """
+
+    __tablename__ = "stored_contacts"
+    __table_args__ = (UniqueConstraint("incident_id", "position"),)
+
+    id: Mapped[intpk]
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    position: Mapped[int]  # the list's order: priority clients first, then organisation, name
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    organizations: Mapped[json_list]
+    reasons: Mapped[json_list]
+    senior: Mapped[bool] = mapped_column(default=False)
+    priority: Mapped[bool] = mapped_column(default=False)
+    excluded: Mapped[bool] = mapped_column(default=False)
+    search_text: Mapped[str] = mapped_column(Text, default="")  # what the page's filter reads

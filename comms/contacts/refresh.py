@@ -10,8 +10,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
-from comms.contacts.lists import affected_organizations, contact_list
+from comms.contacts.lists import affected_organizations
 from comms.contacts.models import AffectedOrganization, OrganizationPerson, Requester
+from comms.contacts.stored import rebuild
 from comms.incidents.models import Incident
 from comms.timeline import record
 from comms.zendesk import Gateway, User, ZendeskError
@@ -67,12 +68,13 @@ def refresh(
     incident.contacts_refreshed_at = now
     incident.contacts_refresh_error = ""
     db_session.flush()
+    receiving = rebuild(db_session, incident, settings)
     missing = tuple(o.name for o in lost)
     result = RefreshResult(
         ok=True,
         organizations=len(orgs) - len(missing),
         people=people,
-        contacts=len(contact_list(db_session, incident, settings)),
+        contacts=receiving,
         missing=missing,
         requests=gateway.request_count - before,
     )

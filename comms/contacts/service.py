@@ -9,13 +9,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
-from comms.contacts.export import to_csv
-from comms.contacts.lists import (
-    affected_organizations,
-    contact_list,
-    contact_rows,
-    people_counts,
-)
+from comms.contacts.export import csv_lines, to_csv
+from comms.contacts.lists import affected_organizations, people_counts
 from comms.contacts.models import (
     AffectedOrganization,
     ContactOverride,
@@ -30,12 +25,23 @@ from comms.contacts.rules import (
     normalize_email,
     ordered_organizations,
 )
+from comms.contacts.stored import (
+    ContactPage,
+    contact_list,
+    contact_page,
+    contact_rows,
+    excluded_count,
+    find_contact,
+    iter_contacts,
+    rebuild,
+)
 from comms.incidents.models import Incident, LinkedTicket
 from comms.timeline import record
 from comms.zendesk import Gateway, Organization
 
 __all__ = [
     "Contact",
+    "ContactPage",
     "RefreshResult",
     "add_contact",
     "add_from_tickets",
@@ -45,10 +51,16 @@ __all__ = [
     "add_requester",
     "affected_organizations",
     "contact_list",
+    "contact_page",
     "contact_rows",
+    "csv_lines",
+    "excluded_count",
+    "find_contact",
     "exclude_contact",
     "include_contact",
+    "iter_contacts",
     "people_counts",
+    "rebuild",
     "refresh",
     "remove_organization",
     "to_csv",
@@ -66,6 +78,25 @@ def add_organizations(
     settings: Settings,
 ) -> list[AffectedOrganization]:
     """Add organisations to the affected ones, skipping those already there; return the new."""
+    added = _add_organizations(
+        db_session, incident, orgs, how=how, by=by, now=now, settings=settings
+    )
+    if added:
+        rebuild(db_session, incident, settings)
+    return added
+
+
+def _add_organizations(
+    db_session: Session,
+    incident: Incident,
+    orgs: Sequence[Organization],
+    *,
+    how: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> list[AffectedOrganization]:
+    """Add the organisations not there yet, leaving the list to be rebuilt by the caller."""
     present = {o.organization_id for o in affected_organizations(db_session, incident, settings)}
     added: list[AffectedOrganization] = []
     for org in orgs:
@@ -116,7 +147,7 @@ def add_from_tickets(
         for ticket in tickets:
             org = known.get(ticket.organization_id or 0)
             if org is not None:
-                add_organizations(
+                _add_organizations(
                     db_session,
                     incident,
                     [org],
@@ -128,9 +159,10 @@ def add_from_tickets(
     if incident.add_requesters_on_link:
         for ticket in tickets:
             if ticket.requester_id:
-                add_requester(
+                _add_requester(
                     db_session, incident, ticket_id=ticket.ticket_id, user_id=ticket.requester_id
                 )
+    rebuild(db_session, incident, settings)
 
 
 def add_organizations_by_tag(
@@ -178,7 +210,13 @@ def add_organizations_by_id(
 
 
 def remove_organization(
-    db_session: Session, incident: Incident, organization_id: int, *, by: str, now: datetime
+    db_session: Session,
+    incident: Incident,
+    organization_id: int,
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Remove an affected organisation and its people (LookupError if it is not affected)."""
     row = db_session.scalar(
@@ -197,6 +235,7 @@ def remove_organization(
     )
     db_session.delete(row)
     db_session.flush()
+    rebuild(db_session, incident, settings)
     record(
         db_session,
         incident,
@@ -214,10 +253,26 @@ def add_requester(
     *,
     ticket_id: int,
     user_id: int | None,
+    settings: Settings,
     name: str = "",
     email: str = "",
 ) -> None:
     """Make a linked ticket's requester a contact; a refresh fills a missing name or e-mail."""
+    _add_requester(
+        db_session, incident, ticket_id=ticket_id, user_id=user_id, name=name, email=email
+    )
+    rebuild(db_session, incident, settings)
+
+
+def _add_requester(
+    db_session: Session,
+    incident: Incident,
+    *,
+    ticket_id: int,
+    user_id: int | None,
+    name: str = "",
+    email: str = "",
+) -> None:
     row = db_session.scalar(
         select(Requester).filter_by(incident_id=incident.id, ticket_id=ticket_id)
     )
@@ -231,7 +286,14 @@ def add_requester(
 
 
 def add_contact(
-    db_session: Session, incident: Incident, *, email: str, name: str, by: str, now: datetime
+    db_session: Session,
+    incident: Incident,
+    *,
+    email: str,
+    name: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Add an address by hand (ValueError with the reason if it is not an e-mail address)."""
     address = normalize_email(email)
@@ -239,6 +301,7 @@ def add_contact(
     if CONTROL.search(name):
         raise ValueError("The name cannot hold line breaks or other control characters.")
     _override(db_session, incident, address, name, "add", by, now)
+    rebuild(db_session, incident, settings)
     label = f"{name} <{address}>" if name else address
     record(
         db_session,
@@ -252,13 +315,20 @@ def add_contact(
 
 
 def exclude_contact(
-    db_session: Session, incident: Incident, *, email: str, by: str, now: datetime
+    db_session: Session,
+    incident: Incident,
+    *,
+    email: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Keep an address off the list until it is included again."""
     address = normalize_email(email)
     if _is_excluded(db_session, incident, address):
         return
     _override(db_session, incident, address, "", "exclude", by, now)
+    rebuild(db_session, incident, settings)
     record(
         db_session,
         incident,
@@ -271,13 +341,20 @@ def exclude_contact(
 
 
 def include_contact(
-    db_session: Session, incident: Incident, *, email: str, by: str, now: datetime
+    db_session: Session,
+    incident: Incident,
+    *,
+    email: str,
+    by: str,
+    now: datetime,
+    settings: Settings,
 ) -> None:
     """Undo an exclusion (nothing happens if the address is not excluded)."""
     address = normalize_email(email)
     if not _is_excluded(db_session, incident, address):
         return
     _override(db_session, incident, address, "", "include", by, now)
+    rebuild(db_session, incident, settings)
     record(
         db_session,
         incident,

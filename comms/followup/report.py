@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from comms import timeline
 from comms.auth.models import User
 from comms.config import Settings
-from comms.contacts.lists import affected_organizations, contact_list, people_counts
+from comms.contacts.lists import affected_organizations, people_counts
 from comms.followup.service import describe, review_is_optional
 from comms.incidents.models import Incident, LinkedTicket, MergeRequest, TimelineEvent
 from comms.incidents.tickets import agent_link, linked_tickets
@@ -120,7 +120,7 @@ def build(db_session: Session, incident: Incident, settings: Settings, *, now: d
         incident=incident,
         events=timeline.events(db_session, incident),
         organizations=organizations,
-        contact_count=len(contact_list(db_session, incident, settings)),
+        contact_count=incident.contact_count,
         updates=_updates(db_session, incident),
         tickets=linked_tickets(db_session, incident),
         merges=list(merges),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from comms.auth.models import User
 from comms.auth.service import valid_email
 from comms.config import Settings
+from comms.contacts import service as contacts
 from comms.incident_io import mapping
 from comms.incident_io.gateway import RemoteIncident
 from comms.incident_io.models import FollowedIncident
@@ -165,6 +166,7 @@ def keep_in_step(
             now=now,
             settings=settings,
         )
+        contacts.rebuild(db_session, incident, settings)  # seniors join or leave
         reschedule(db_session, incident, now=now, settings=settings)
     status = mapping.status(settings.incident_io, remote)
     if status == "resolved" and settings.incident_io.resolution == "automatic":

@@ -47,6 +47,8 @@ class Incident(Base):
     # The contact list snapshot.
     contacts_refreshed_at: Mapped[datetime | None]
     contacts_refresh_error: Mapped[str] = mapped_column(Text, default="")
+    # Who receives the next update, as the stored list (comms/contacts/stored.py) last counted.
+    contact_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Follow-up after resolution.
     review_at: Mapped[datetime | None]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, true
+from sqlalchemy import delete, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
+from comms.db import Page, UTCDateTime, keyset_page
 from comms.incidents.models import Candidate, Incident, LinkedTicket
 from comms.incidents.service import IncidentError, require_open
 from comms.timeline import record
@@ -17,6 +18,9 @@ from comms.zendesk import Gateway, Ticket
 
 Progress = Callable[[int, int], None]
 BY_AGENT = "Zendesk (linked by an agent)"  # who linked a ticket an agent linked in Zendesk
+
+# Where a candidate whose creation time is unknown sorts: after every dated one.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,50 @@ def candidates(db_session: Session, incident: Incident) -> list[Candidate]:
             .order_by(Candidate.ticket_created_at.desc(), Candidate.ticket_id.desc())
         )
     )
+
+
+def candidates_page(
+    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+) -> Page[Candidate]:
+    """One page of the candidates, newest ticket first (LookupError for a foreign cursor)."""
+    created = func.coalesce(Candidate.ticket_created_at, literal(NEVER, UTCDateTime()))
+    return keyset_page(
+        db_session,
+        select(Candidate).where(Candidate.incident_id == incident.id),
+        (created, Candidate.ticket_id),
+        id_column=Candidate.id,
+        size=size,
+        after=after,
+        descending=True,
+    )
+
+
+def linked_page(
+    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+) -> Page[LinkedTicket]:
+    """One page of the linked tickets, in the order they were linked."""
+    return keyset_page(
+        db_session,
+        select(LinkedTicket).where(LinkedTicket.incident_id == incident.id),
+        (LinkedTicket.linked_at, LinkedTicket.ticket_id),
+        id_column=LinkedTicket.id,
+        size=size,
+        after=after,
+    )
+
+
+def count_candidates(db_session: Session, incident: Incident) -> int:
+    """How many candidates wait to be linked or dismissed."""
+    query = select(func.count()).where(Candidate.incident_id == incident.id)
+    return int(db_session.scalar(query) or 0)
+
+
+def count_linked(db_session: Session, incident: Incident) -> int:
+    """How many tickets are linked to the parent now (not merged or failed)."""
+    query = select(func.count()).where(
+        LinkedTicket.incident_id == incident.id, LinkedTicket.state == "linked"
+    )
+    return int(db_session.scalar(query) or 0)
 
 
 def linked_tickets(db_session: Session, incident: Incident) -> list[LinkedTicket]:

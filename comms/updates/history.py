@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from comms.db import Page, keyset_page
 from comms.incidents.models import Incident
 from comms.updates import messages
 from comms.updates.models import DELIVERY_STATES, Delivery, Update
@@ -32,7 +33,17 @@ class UpdateSummary:
 
 
 def counts_by_update(db_session: Session, update_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Delivery counts per state for each update, every state present (0 when none)."""
+    """Delivery counts per state for each update, every state present, as kept on the update."""
+    columns = [getattr(Update, f"{state}_count") for state in DELIVERY_STATES]
+    rows = db_session.execute(select(Update.id, *columns).where(Update.id.in_(update_ids)))
+    counts = {update_id: dict.fromkeys(DELIVERY_STATES, 0) for update_id in update_ids}
+    for update_id, *numbers in rows:
+        counts[update_id] = dict(zip(DELIVERY_STATES, numbers, strict=True))
+    return counts
+
+
+def counted_over_rows(db_session: Session, update_ids: list[int]) -> dict[int, dict[str, int]]:
+    """The same counts, counted over the deliveries (what the kept counts must always equal)."""
     counts = {update_id: dict.fromkeys(DELIVERY_STATES, 0) for update_id in update_ids}
     rows = db_session.execute(
         select(Delivery.update_id, Delivery.state, func.count())
@@ -51,6 +62,27 @@ def history(db_session: Session, incident: Incident) -> list[UpdateSummary]:
             select(Update).where(Update.incident_id == incident.id).order_by(Update.number.desc())
         )
     )
+    return summaries(db_session, updates)
+
+
+def history_page(
+    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+) -> Page[UpdateSummary]:
+    """One page of the history, newest update first (the cursor is an update's id)."""
+    page: Page[Update] = keyset_page(
+        db_session,
+        select(Update).where(Update.incident_id == incident.id),
+        (Update.number,),
+        id_column=Update.id,
+        size=size,
+        after=after,
+        descending=True,
+    )
+    return Page(summaries(db_session, page.rows), page.after)
+
+
+def summaries(db_session: Session, updates: list[Update]) -> list[UpdateSummary]:
+    """These updates with their counts and the deliveries that went wrong."""
     counts = counts_by_update(db_session, [u.id for u in updates])
     troubled = db_session.scalars(
         select(Delivery)

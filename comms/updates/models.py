@@ -28,6 +28,18 @@ class Update(Base):
     created_by: Mapped[str] = mapped_column(String(254))
     # Why sending is held up (mail server down, template broken); "" when all is well.
     send_problem: Mapped[str] = mapped_column(Text, default="")
+    # How many of its deliveries are in each state. A trigger on deliveries (migration
+    # i14_delivery_counts) moves them in the transaction of every insert, state change and
+    # delete, whoever writes it: publish, the sender, a recovery, a newer update superseding.
+    # Read them with a query of their own (history.counts_by_update): the session may hold an
+    # older copy of the row.
+    pending_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    sending_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    sent_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    retrying_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    uncertain_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    superseded_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     deliveries: Mapped[list[Delivery]] = relationship(back_populates="update")
 

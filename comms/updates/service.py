@@ -53,7 +53,7 @@ def latest(db_session: Session, incident: Incident) -> Update | None:
 
 def recipients(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
     """Everyone the next update goes to."""
-    return [c for c in contact_list(db_session, incident, settings) if not c.excluded]
+    return contact_list(db_session, incident)
 
 
 def plan(

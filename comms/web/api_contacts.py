@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, request, stream_with_context
 
 from comms.contacts import service
 from comms.contacts.models import AffectedOrganization
 from comms.contacts.rules import Contact, how_added, is_priority
+from comms.contacts.stored import ContactPage
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.context import actor, db, gateway, load_incident, now, settings
+from comms.web.paging import links, paging
 from comms.zendesk import ZendeskError
 
 BASE = "/incidents/<ref>"
@@ -65,15 +67,27 @@ def _organizations(incident: Incident, orgs: list[AffectedOrganization]) -> list
     return [_organization_json(org, people) for org in orgs]
 
 
-def _contacts_json(incident: Incident, contacts: list[Contact]) -> dict[str, Any]:
+def _contacts_json(incident: Incident, page: ContactPage, size: int) -> dict[str, Any]:
+    """One page of the list, with the cursor of the next (Zendesk's `meta` and `links`)."""
     refreshed = incident.contacts_refreshed_at
     return {
         "incident": incident.reference,
-        "count": sum(1 for c in contacts if not c.excluded),
+        "count": incident.contact_count,
         "refreshed_at": refreshed.isoformat() if refreshed else None,
         "refresh_error": incident.contacts_refresh_error or None,
-        "contacts": [contact_json(c) for c in contacts],
+        "contacts": [contact_json(c) for c in page.contacts],
+        "meta": {
+            "has_more": page.after is not None,
+            "after_cursor": None if page.after is None else str(page.after),
+        },
+        "links": links(page.after, size),
     }
+
+
+def _first_page(incident: Incident, *, excluded: bool = False) -> dict[str, Any]:
+    size, after = paging()
+    page = service.contact_page(db(), incident, size=size, after=after, excluded=excluded)
+    return _contacts_json(incident, page, size)
 
 
 @bp.get(f"{BASE}/organizations")
@@ -121,7 +135,9 @@ def remove_organization(ref: str, organization_id: int):
     """Remove an affected organisation and its people."""
     incident = _incident(ref, change=True)
     try:
-        service.remove_organization(db(), incident, organization_id, by=actor(), now=now())
+        service.remove_organization(
+            db(), incident, organization_id, by=actor(), now=now(), settings=settings()
+        )
     except LookupError as error:
         raise ApiError(404, "not_found", str(error)) from error
     db().commit()
@@ -133,12 +149,14 @@ def list_contacts(ref: str):
     """List who receives the next update (`?format=csv` for CSV, `?excluded=1` to add those)."""
     incident = _incident(ref)
     if request.args.get("format") == "csv":
-        body = service.to_csv(service.contact_list(db(), incident, settings()))
+        rows = service.iter_contacts(db(), incident, excluded=False)
         disposition = f'attachment; filename="{incident.reference}-contacts.csv"'
-        return Response(body, mimetype="text/csv", headers={"Content-Disposition": disposition})
-    if request.args.get("excluded") in ("1", "true"):
-        return _contacts_json(incident, service.contact_rows(db(), incident, settings()))
-    return _contacts_json(incident, service.contact_list(db(), incident, settings()))
+        return Response(
+            stream_with_context(service.csv_lines(rows)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": disposition},
+        )
+    return _first_page(incident, excluded=request.args.get("excluded") in ("1", "true"))
 
 
 @bp.post(f"{BASE}/contacts/refresh")
@@ -149,7 +167,7 @@ def refresh_contacts(ref: str):
     db().commit()
     if not result.ok:
         raise ApiError(502, "zendesk_unavailable", result.error)
-    answer = _contacts_json(incident, service.contact_list(db(), incident, settings()))
+    answer = _first_page(incident)
     answer["refresh"] = {
         "organizations": result.organizations,
         "people": result.people,
@@ -168,7 +186,9 @@ def add_contact(ref: str):
     if not isinstance(email, str) or not isinstance(name, str):
         raise ApiError(400, "bad_request", 'Send {"email": "...", "name": "..."}.')
     try:
-        service.add_contact(db(), incident, email=email, name=name, by=actor(), now=now())
+        service.add_contact(
+            db(), incident, email=email, name=name, by=actor(), now=now(), settings=settings()
+        )
     except ValueError as error:
         raise ApiError(400, "invalid_email", str(error)) from error
     db().commit()
@@ -180,7 +200,9 @@ def exclude_contact(ref: str, email: str):
     """Exclude an address from the list (it stays excluded until included again)."""
     incident = _incident(ref, change=True)
     try:
-        service.exclude_contact(db(), incident, email=email, by=actor(), now=now())
+        service.exclude_contact(
+            db(), incident, email=email, by=actor(), now=now(), settings=settings()
+        )
     except ValueError as error:
         raise ApiError(400, "invalid_email", str(error)) from error
     db().commit()
@@ -192,7 +214,9 @@ def include_contact(ref: str, email: str):
     """Put an excluded address back on the list."""
     incident = _incident(ref, change=True)
     try:
-        service.include_contact(db(), incident, email=email, by=actor(), now=now())
+        service.include_contact(
+            db(), incident, email=email, by=actor(), now=now(), settings=settings()
+        )
     except ValueError as error:
         raise ApiError(400, "invalid_email", str(error)) from error
     db().commit()
@@ -201,6 +225,6 @@ def include_contact(ref: str, email: str):
 
 def _one(incident: Incident, email: str) -> dict[str, Any]:
     """Answer the contact as it now stands on the list."""
-    key = email.strip().lower()
-    rows = service.contact_rows(db(), incident, settings())
-    return contact_json(next(c for c in rows if c.email.lower() == key))
+    found = service.find_contact(db(), incident, email)
+    assert found is not None  # just added, so on the list
+    return contact_json(found)

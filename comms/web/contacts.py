@@ -2,70 +2,72 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from comms.contacts import service
 from comms.contacts.jobs import RefreshJob, RefreshJobs
 from comms.contacts.rules import how_added, is_priority, seniors_included
 from comms.incidents.models import Incident
-from comms.web import context
 from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
+from comms.web.paging import page_after
 from comms.zendesk import ZendeskError
 
 bp = Blueprint("contacts", __name__, url_prefix="/incidents/<ref>/contacts")
 # How long a refresh may take before the page is shown and polls for the rest.
 WAIT_SECONDS = 3.0
 KEPT_FIELDS = ("org_q", "tag", "email", "name")
-# A page of thousands of rows helps nobody at 2am: list this many, filter or download the rest.
+# A page of thousands of rows helps nobody at 2am: list this many a page, filter or download.
 PAGE_ROWS = 300
 
 
 def panel(incident: Incident) -> dict[str, Any]:
-    """What the incident page needs to show the contacts section."""
+    """What the incident page needs to show the contacts section: one page of the list."""
     cfg = settings()
-    rows = context.contact_rows(incident)
-    included = Counter(name for c in rows if not c.excluded for name in c.organizations)
+    query = request.args.get("contacts_q", "")
+    after = page_after(request.args.get("contacts_after"))
+    page = service.contact_page(db(), incident, size=PAGE_ROWS, after=after, query=query)
+    excluded = service.excluded_count(db(), incident)
     people = service.people_counts(db(), incident)
     jobs: RefreshJobs | None = services().get("contact_refresh_jobs")
     job = jobs.get(incident.id) if jobs else None
-    shown = _shown(rows, request.args.get("contacts_q", ""), request.args.get("contacts_all"))
     return {
-        "contacts_shown": shown,
-        "contacts_q": request.args.get("contacts_q", ""),
+        "contacts_shown": page.contacts,
+        "contacts_first": page.first,
+        "contacts_matching": page.matching,
+        "contacts_next": page.after,
+        "contacts_q": query,
         "contacts_orgs": [
             {
                 "org": org,
                 "how": how_added(org),
                 "priority": is_priority(org, cfg.contacts),
-                "contacts": included[org.name],
+                "contacts": org.contacts,
                 "people": people.get(org.organization_id, 0),
             }
             for org in service.affected_organizations(db(), incident, cfg)
         ],
-        "contacts_rows": rows,
-        "contacts_included": sum(1 for c in rows if not c.excluded),
+        "contacts_total": incident.contact_count + excluded,
+        "contacts_excluded": excluded,
+        "contacts_included": incident.contact_count,
         "contacts_seniors_included": seniors_included(incident.severity, cfg.contacts),
         "contacts_config": cfg.contacts,
         "contacts_job": job.as_json() if job and not job.finished.is_set() else None,
         "contacts_form": {key: request.args.get(key, "") for key in KEPT_FIELDS},
     }
-
-
-def _shown(rows: list, query: str, show_all: str | None) -> list:
-    """The rows the page lists: those matching the filter, at most PAGE_ROWS unless asked."""
-    needle = query.strip().lower()
-    if needle:
-        rows = [
-            c
-            for c in rows
-            if needle in " ".join((c.name, c.email, *c.organizations, *c.reasons)).lower()
-        ]
-    return rows if show_all else rows[:PAGE_ROWS]
 
 
 def _incident(ref: str, *, change: bool = False) -> Incident:
@@ -202,7 +204,9 @@ def remove_organization(ref: str, organization_id: int):
     """Remove an affected organisation and its people from the list."""
     incident = _incident(ref, change=True)
     try:
-        service.remove_organization(db(), incident, organization_id, by=actor(), now=now())
+        service.remove_organization(
+            db(), incident, organization_id, by=actor(), now=now(), settings=settings()
+        )
     except LookupError as error:
         flash(str(error), "error")
         return _back(incident)
@@ -236,7 +240,9 @@ def add_contact(ref: str):
     incident = _incident(ref, change=True)
     email, name = request.form.get("email", ""), request.form.get("name", "")
     try:
-        service.add_contact(db(), incident, email=email, name=name, by=actor(), now=now())
+        service.add_contact(
+            db(), incident, email=email, name=name, by=actor(), now=now(), settings=settings()
+        )
     except ValueError as error:
         flash(str(error), "error")
         return _back(incident, email=email, name=name)
@@ -261,7 +267,7 @@ def _override(ref: str, action: Any, message: str) -> WerkzeugResponse:
     incident = _incident(ref, change=True)
     email = request.form.get("email", "")
     try:
-        action(db(), incident, email=email, by=actor(), now=now())
+        action(db(), incident, email=email, by=actor(), now=now(), settings=settings())
     except ValueError as error:
         flash(str(error), "error")
         return _back(incident)
@@ -274,10 +280,10 @@ def _override(ref: str, action: Any, message: str) -> WerkzeugResponse:
 def csv(ref: str):
     """Download the contact list as CSV."""
     incident = _incident(ref)
-    body = service.to_csv(service.contact_list(db(), incident, settings()))
+    rows = service.iter_contacts(db(), incident, excluded=False)
     filename = f"{incident.reference}-contacts.csv"
     return Response(
-        body,
+        stream_with_context(service.csv_lines(rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -72,13 +72,3 @@ def actor() -> str:
 
     user = g.get("api_user") or current_user
     return user.email if user and user.is_authenticated else "system"
-
-
-def contact_rows(incident) -> list:
-    """The incident's contacts, excluded ones flagged: built once per request for every panel."""
-    from comms.contacts.service import contact_rows as build
-
-    built = g.setdefault("contact_rows", {})
-    if incident.id not in built:
-        built[incident.id] = build(db(), incident, settings())
-    return built[incident.id]

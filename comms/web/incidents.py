@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request
 from flask import url_for as _url_for
 from flask_login import current_user
@@ -17,10 +19,13 @@ from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest,
 from comms.slack.service import thread_for
 from comms.web import contacts, updates
 from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
+from comms.web.paging import section_page
 from comms.zendesk import ZendeskError
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PROBLEMS = (service.IncidentError, ZendeskError)
+# Rows of each list shown at once on the incident page; a link shows the next ones.
+ROWS = 100
 
 
 def back(incident: Incident, anchor: str = ""):
@@ -92,15 +97,23 @@ def declare():
 def show(ref: str):
     """Show one incident: summary, tickets, contacts, updates and timeline."""
     incident = load_incident(ref)
+    candidates = section_page(partial(tickets.candidates_page, db(), incident), "candidates", ROWS)
+    linked = section_page(partial(tickets.linked_page, db(), incident), "linked", ROWS)
+    events = section_page(partial(timeline.events_page, db(), incident), "timeline", ROWS)
     return render_template(
         "incident.html",
         incident=incident,
         severities=SEVERITIES,
         statuses=STATUSES[:3],
-        candidates=tickets.candidates(db(), incident),
-        linked=tickets.linked_tickets(db(), incident),
+        candidates=candidates.rows,
+        candidates_next=candidates.after,
+        candidates_count=tickets.count_candidates(db(), incident),
+        linked=linked.rows,
+        linked_next=linked.after,
+        linked_count=tickets.count_linked(db(), incident),
         merges=merges.ledger(db(), incident),
-        timeline=timeline.events(db(), incident),
+        timeline=events.rows,
+        timeline_next=events.after,
         operation=_operation(incident, request.args.get("operation")),
         agent_link=lambda t: tickets.agent_link(settings(), t),
         comms_manager=db().get(User, incident.comms_manager_id or 0),

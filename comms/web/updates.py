@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -22,18 +23,21 @@ from markupsafe import escape
 
 from comms import timeline
 from comms.actions.updates import pause_or_resume
+from comms.contacts import service as contacts
 from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
 from comms.updates import history, messages, resolve, service
 from comms.updates.sender import send_pending
-from comms.web import context
 from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
 from comms.web.headers import email_document
+from comms.web.paging import section_page
 
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
 log = logging.getLogger(__name__)
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
 SHOWN_CONTACTS = 500
+# Updates listed at once in the history (the newest); a link shows older ones.
+HISTORY_ROWS = 50
 CONFIRM_PAGE = """{% extends "base.html" %}
 {% block title %}{{ incident.reference }}: confirm{% endblock %}
 {% block content %}<h1>{{ incident.reference }} {{ incident.title }}</h1>
@@ -64,16 +68,19 @@ def _held(incident: Incident, last_at: Any) -> TimelineEvent | None:
 
 def panel(incident: Incident) -> dict:
     """What the incident page needs to show the updates section."""
-    contacts = [c for c in context.contact_rows(incident) if not c.excluded]
-    summaries = history.history(db(), incident)
+    shown = contacts.contact_page(db(), incident, size=SHOWN_CONTACTS, excluded=False)
+    latest = service.latest(db(), incident)
+    page = section_page(partial(history.history_page, db(), incident), "updates", HISTORY_ROWS)
+    summaries = page.rows
     return {
         "updates_can_change": current_user.can_change and incident.is_open,
         "updates_message": incident.current_message,
-        "updates_recipients": len(contacts),
-        "updates_contacts": contacts[:SHOWN_CONTACTS],
+        "updates_recipients": incident.contact_count,
+        "updates_contacts": shown.contacts,
         "updates_history": summaries,
+        "updates_next": page.after,
         "updates_in_progress": any(s.in_progress for s in summaries),
-        "updates_held": _held(incident, summaries[0].update.created_at if summaries else None),
+        "updates_held": _held(incident, latest.created_at if latest else None),
         "updates_confirm": None,
     }
 
@@ -252,7 +259,7 @@ def solve_parent(ref: str):
 def progress(ref: str):
     """Delivery counts per update, for the page to show sending progress."""
     incident = _incident(ref, open_only=False)
-    summaries = history.history(db(), incident)
+    summaries = history.history_page(db(), incident, size=HISTORY_ROWS).rows
     return jsonify(
         in_progress=any(s.in_progress for s in summaries),
         next_update_due_at=messages.when(incident.next_update_due_at),

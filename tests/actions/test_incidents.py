@@ -11,7 +11,13 @@ from tests.incidents.test_service import declare
 def test_a_new_severity_means_a_new_cadence(db_session, settings, clock):
     incident = declare(db_session, settings, clock, severity="major")
     add_contact(
-        db_session, incident, email="client@example.com", name="Client", by="m", now=clock.now()
+        db_session,
+        incident,
+        email="client@example.com",
+        name="Client",
+        by="m",
+        now=clock.now(),
+        settings=settings,
     )
     publish(
         db_session, incident, message="We are on it.", by="m", now=clock.now(), settings=settings

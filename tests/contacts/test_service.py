@@ -61,7 +61,7 @@ def test_add_by_tag_flags_priority_clients_first(
 
 
 def test_refresh_builds_the_list_with_reasons(db_session, refreshed, settings):
-    contacts = service.contact_list(db_session, refreshed, settings)
+    contacts = service.contact_list(db_session, refreshed)
     by_email = {c.email: c for c in contacts}
     assert emails(contacts) == [
         "ann@acme.example",
@@ -103,9 +103,11 @@ def test_suspended_and_mailless_users_are_not_even_in_the_snapshot(db_session, r
 def test_severity_changes_the_list_without_asking_zendesk(db_session, refreshed, settings, sandbox):
     before = sandbox.request_count
     refreshed.severity = "minor"
-    assert "boss@acme.example" not in emails(service.contact_list(db_session, refreshed, settings))
+    service.rebuild(db_session, refreshed, settings)
+    assert "boss@acme.example" not in emails(service.contact_list(db_session, refreshed))
     refreshed.severity = "critical"
-    assert "boss@acme.example" in emails(service.contact_list(db_session, refreshed, settings))
+    service.rebuild(db_session, refreshed, settings)
+    assert "boss@acme.example" in emails(service.contact_list(db_session, refreshed))
     assert sandbox.request_count == before
 
 
@@ -113,7 +115,8 @@ def test_tagged_regular_contacts_only(db_session, refreshed, settings):
     from dataclasses import replace
 
     tagged = replace(settings, contacts=replace(settings.contacts, regular="tagged"))
-    assert emails(service.contact_list(db_session, refreshed, tagged)) == [
+    service.rebuild(db_session, refreshed, tagged)
+    assert emails(service.contact_list(db_session, refreshed)) == [
         "boss@acme.example",
         "Pat@Both.example",
         "reggie@acme.example",
@@ -123,13 +126,21 @@ def test_tagged_regular_contacts_only(db_session, refreshed, settings):
 def test_requesters_are_filled_in_at_refresh(
     db_session, gateway, incident, settings, clients, clock
 ):
-    service.add_requester(db_session, incident, ticket_id=123, user_id=clients.users["cat"])
     service.add_requester(
-        db_session, incident, ticket_id=124, user_id=None, name="Walk In", email="walk@in.example"
+        db_session, incident, ticket_id=123, user_id=clients.users["cat"], settings=settings
     )
-    assert emails(service.contact_list(db_session, incident, settings)) == ["walk@in.example"]
+    service.add_requester(
+        db_session,
+        incident,
+        ticket_id=124,
+        user_id=None,
+        name="Walk In",
+        email="walk@in.example",
+        settings=settings,
+    )
+    assert emails(service.contact_list(db_session, incident)) == ["walk@in.example"]
     assert service.refresh(db_session, gateway, incident, settings, now=clock.now()).ok
-    contacts = {c.email: c for c in service.contact_list(db_session, incident, settings)}
+    contacts = {c.email: c for c in service.contact_list(db_session, incident)}
     assert contacts["cat@charlie.example"].reasons == ("requester of ticket 123",)
     assert contacts["cat@charlie.example"].name == "Cat Charlie"
     assert contacts["walk@in.example"].reasons == ("requester of ticket 124",)
@@ -138,23 +149,35 @@ def test_requesters_are_filled_in_at_refresh(
 def test_manual_add_exclude_and_include(db_session, refreshed, settings, clock):
     with pytest.raises(ValueError, match="“not-an-address” is not an e-mail address"):
         service.add_contact(
-            db_session, refreshed, email="not-an-address", name="", by=BY, now=clock.now()
+            db_session,
+            refreshed,
+            email="not-an-address",
+            name="",
+            by=BY,
+            now=clock.now(),
+            settings=settings,
         )
     service.add_contact(
-        db_session, refreshed, email="cto@acme.example", name="The CTO", by=BY, now=clock.now()
+        db_session,
+        refreshed,
+        email="cto@acme.example",
+        name="The CTO",
+        by=BY,
+        now=clock.now(),
+        settings=settings,
     )
     service.exclude_contact(
-        db_session, refreshed, email="BOB@bravo.example", by=BY, now=clock.now()
+        db_session, refreshed, email="BOB@bravo.example", by=BY, now=clock.now(), settings=settings
     )
-    listed = emails(service.contact_list(db_session, refreshed, settings))
+    listed = emails(service.contact_list(db_session, refreshed))
     assert "cto@acme.example" in listed and "bob@bravo.example" not in listed
-    rows = {c.email: c for c in service.contact_rows(db_session, refreshed, settings)}
+    rows = {c.email: c for c in service.contact_rows(db_session, refreshed)}
     assert rows["bob@bravo.example"].excluded
     assert rows["cto@acme.example"].reasons == ("added by hand by manager@agency.test",)
     service.include_contact(
-        db_session, refreshed, email="bob@bravo.example", by=BY, now=clock.now()
+        db_session, refreshed, email="bob@bravo.example", by=BY, now=clock.now(), settings=settings
     )
-    assert "bob@bravo.example" in emails(service.contact_list(db_session, refreshed, settings))
+    assert "bob@bravo.example" in emails(service.contact_list(db_session, refreshed))
     kinds = [kind for kind, _ in timeline(db_session, refreshed)]
     assert kinds[-3:] == ["contact_added", "contact_excluded", "contact_included"]
 
@@ -162,7 +185,7 @@ def test_manual_add_exclude_and_include(db_session, refreshed, settings, clock):
 def test_an_outage_keeps_the_snapshot_and_says_why(
     db_session, refreshed, gateway, settings, sandbox, clock
 ):
-    before = emails(service.contact_list(db_session, refreshed, settings))
+    before = emails(service.contact_list(db_session, refreshed))
     refreshed_at = refreshed.contacts_refreshed_at
     sandbox.fail_next(r"/organizations/", count=100, status=503)
     clock.advance(minutes=30)
@@ -170,18 +193,18 @@ def test_an_outage_keeps_the_snapshot_and_says_why(
     assert not result.ok and "keeps failing (HTTP 503)" in result.error
     assert refreshed.contacts_refresh_error == result.error
     assert refreshed.contacts_refreshed_at == refreshed_at
-    assert emails(service.contact_list(db_session, refreshed, settings)) == before
+    assert emails(service.contact_list(db_session, refreshed)) == before
     assert timeline(db_session, refreshed)[-1][0] == "contacts_refresh_failed"
     sandbox.stop()
     result = service.refresh(db_session, gateway, refreshed, settings, now=clock.now())
     assert "cannot be reached" in result.error
-    assert emails(service.contact_list(db_session, refreshed, settings)) == before
+    assert emails(service.contact_list(db_session, refreshed)) == before
 
 
 def test_zendesk_answering_not_found_for_every_organisation_keeps_the_list(
     db_session, refreshed, gateway, settings, sandbox, clients, clock
 ):
-    before = emails(service.contact_list(db_session, refreshed, settings))
+    before = emails(service.contact_list(db_session, refreshed))
     refreshed_at = refreshed.contacts_refreshed_at
     sandbox.fail_next(r"/organizations/\d+/users", count=100, status=404)
     clock.advance(minutes=30)
@@ -191,14 +214,14 @@ def test_zendesk_answering_not_found_for_every_organisation_keeps_the_list(
     assert result.error.startswith("Zendesk answered 'not found' for all 2 affected organisations")
     assert refreshed.contacts_refresh_error == result.error
     assert refreshed.contacts_refreshed_at == refreshed_at
-    assert emails(service.contact_list(db_session, refreshed, settings)) == before
+    assert emails(service.contact_list(db_session, refreshed)) == before
     assert timeline(db_session, refreshed)[-1][0] == "contacts_refresh_failed"
 
     sandbox.controls.faults.clear()  # Zendesk answers again
     sandbox.store.add_user(name="New", email="new@acme.example", organization_ids=[clients.acme])
     result = service.refresh(db_session, gateway, refreshed, settings, now=clock.now())
     assert result.ok and refreshed.contacts_refresh_error == ""
-    assert "new@acme.example" in emails(service.contact_list(db_session, refreshed, settings))
+    assert "new@acme.example" in emails(service.contact_list(db_session, refreshed))
 
 
 def test_an_organisation_zendesk_no_longer_finds_keeps_its_people_until_removed(
@@ -207,10 +230,12 @@ def test_an_organisation_zendesk_no_longer_finds_keeps_its_people_until_removed(
     sandbox.fail_next(f"/organizations/{clients.bravo}/users", count=10, status=404)
     result = service.refresh(db_session, gateway, refreshed, settings, now=clock.now())
     assert result.ok and result.missing == ("Bravo",)
-    assert "bob@bravo.example" in emails(service.contact_list(db_session, refreshed, settings))
+    assert "bob@bravo.example" in emails(service.contact_list(db_session, refreshed))
     assert "kept until the organisation is removed" in timeline(db_session, refreshed)[-1][1]
-    service.remove_organization(db_session, refreshed, clients.bravo, by=BY, now=clock.now())
-    assert "bob@bravo.example" not in emails(service.contact_list(db_session, refreshed, settings))
+    service.remove_organization(
+        db_session, refreshed, clients.bravo, by=BY, now=clock.now(), settings=settings
+    )
+    assert "bob@bravo.example" not in emails(service.contact_list(db_session, refreshed))
 
 
 def test_refresh_reports_progress_and_a_deleted_organisation(
@@ -235,22 +260,30 @@ def test_refresh_reports_progress_and_a_deleted_organisation(
 
 
 def test_remove_an_organisation(db_session, refreshed, settings, clients, clock):
-    service.remove_organization(db_session, refreshed, clients.bravo, by=BY, now=clock.now())
-    contacts = service.contact_list(db_session, refreshed, settings)
+    service.remove_organization(
+        db_session, refreshed, clients.bravo, by=BY, now=clock.now(), settings=settings
+    )
+    contacts = service.contact_list(db_session, refreshed)
     assert "bob@bravo.example" not in emails(contacts)
     assert next(c for c in contacts if c.email == "Pat@Both.example").organizations == ("Acme",)
     with pytest.raises(LookupError, match="is not affected by"):
-        service.remove_organization(db_session, refreshed, clients.bravo, by=BY, now=clock.now())
+        service.remove_organization(
+            db_session, refreshed, clients.bravo, by=BY, now=clock.now(), settings=settings
+        )
 
 
 def test_csv_export(db_session, refreshed, settings, clock):
     service.add_contact(
-        db_session, refreshed, email="x@y.example", name="=HYPERLINK(1)", by=BY, now=clock.now()
+        db_session,
+        refreshed,
+        email="x@y.example",
+        name="=HYPERLINK(1)",
+        by=BY,
+        now=clock.now(),
+        settings=settings,
     )
     rows = list(
-        csv.reader(
-            io.StringIO(service.to_csv(service.contact_list(db_session, refreshed, settings)))
-        )
+        csv.reader(io.StringIO(service.to_csv(service.contact_list(db_session, refreshed))))
     )
     assert rows[0] == [
         "Name",
@@ -296,6 +329,7 @@ def test_a_name_with_a_line_break_is_refused_by_hand(db_session, refreshed, sett
             name="x\r\nBcc: evil@x.test",
             by="m",
             now=clock.now(),
+            settings=settings,
         )
 
 
@@ -307,7 +341,7 @@ def test_the_due_update_goes_out_to_the_kept_list_when_zendesk_answers_not_found
     from comms.updates.scheduler import tick
     from comms.updates.service import publish
 
-    people = emails(service.contact_list(db_session, refreshed, settings))
+    people = emails(service.contact_list(db_session, refreshed))
     publish(
         db_session, refreshed, message="Sites are down.", by=BY, now=clock.now(), settings=settings
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 
 import pytest
@@ -194,8 +195,8 @@ def test_a_resolved_incident_is_read_only(login, incident, db_session):
     assert f"{incident.reference} is resolved: its contacts no longer change." in page
 
 
-def test_a_long_list_is_listed_in_part_and_filtered_on_the_server(
-    login, incident, db_session, clock
+def test_a_long_list_is_listed_in_page_and_filtered_on_the_server(
+    login, incident, db_session, clock, settings
 ):
     from comms.contacts import service
     from comms.web.contacts import PAGE_ROWS
@@ -209,6 +210,7 @@ def test_a_long_list_is_listed_in_part_and_filtered_on_the_server(
             name=f"Person {n:03d}",
             by="m",
             now=clock.now(),
+            settings=settings,
         )
     db_session.commit()
     client = login("manager")
@@ -217,11 +219,14 @@ def test_a_long_list_is_listed_in_part_and_filtered_on_the_server(
         return page.split('id="contact-table"')[1].split("</table>")[0]
 
     page = page_of(client, incident)
-    assert f"Listing {PAGE_ROWS} of {total}." in page and "List them all" in page
+    assert f"Listing {PAGE_ROWS} of {total}." in page and f"Next {PAGE_ROWS}</a>" in page
     assert f"person{PAGE_ROWS - 1:03d}@" in table(page)
     assert f"person{PAGE_ROWS:03d}@" not in table(page)
-    page = client.get(f"/incidents/{incident.reference}?contacts_all=1").get_data(as_text=True)
-    assert f"Listing {total} of {total}." in page and f"person{total - 1:03d}@" in table(page)
+    following = re.search(r'href="([^"]*contacts_after=[^"]*)"', page)
+    assert following is not None
+    page = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f"Listing {PAGE_ROWS + 1}–{total} of {total}." in page and "Next " not in page
+    assert f"person{total - 1:03d}@" in table(page) and "person000@" not in table(page)
     page = client.get(f"/incidents/{incident.reference}?contacts_q=PERSON00").get_data(as_text=True)
-    assert f"Listing 10 of {total} (filtered)." in page
+    assert f"Listing 10 of 10 (filtered from {total})." in page
     assert "person009@client0" in table(page) and "person010@" not in table(page)

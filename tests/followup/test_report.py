@@ -14,6 +14,7 @@ from icalendar import Calendar
 from comms import timeline
 from comms.config import WebSettings
 from comms.contacts.models import AffectedOrganization, OrganizationPerson
+from comms.contacts.stored import rebuild
 from comms.followup import exports, report
 from comms.followup import service as followup
 from comms.incidents import service
@@ -88,6 +89,7 @@ def worked(db_session, declare, resolve, settings, clock):
             ),
         ]
     )
+    rebuild(db_session, incident, settings)
     timeline.record(
         db_session,
         incident,

@@ -122,7 +122,7 @@ def test_linking_sets_problem_id_and_brings_in_organisation_and_requester(
         "Bravo Council": "ticket " + str(desk.tickets[1]),
     }
     contacts.refresh(db_session, gateway, incident, settings, now=clock.now())
-    reasons = {c.email: c.reasons for c in contacts.contact_list(db_session, incident, settings)}
+    reasons = {c.email: c.reasons for c in contacts.contact_list(db_session, incident)}
     assert any(f"requester of ticket {desk.tickets[0]}" in r for r in reasons["ann@acme.example"])
     again = ticket_actions.link(
         db_session,
@@ -151,7 +151,7 @@ def test_linking_can_leave_organisations_and_requesters_out(
         **by_manager(),
     )
     assert contacts.affected_organizations(db_session, incident, settings) == []
-    assert contacts.contact_list(db_session, incident, settings) == []
+    assert contacts.contact_list(db_session, incident) == []
 
 
 def test_a_ticket_of_another_incident_is_refused_unless_moved(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
 from comms.config import Settings, SmtpSettings
 from comms.contacts.service import add_contact
 from comms.db import make_sessionmaker
 from comms.incidents.models import Incident
 from comms.sandbox.mailcatcher import MailCatcher
+from comms.updates import history
+from comms.updates.models import Update
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def contact_address(n: int) -> str:
 
 
 @pytest.fixture
-def make_incident(db_session, clock):
+def make_incident(db_session, clock, settings):
     """Declare an incident with `contacts` hand-added contacts, committed."""
 
     def make(severity: str = "major", contacts: int = 3, **fields) -> Incident:
@@ -52,11 +55,21 @@ def make_incident(db_session, clock):
                 name=f"Contact {n}",
                 by="manager@agency.test",
                 now=clock.now(),
+                settings=settings,
             )
         db_session.commit()
         return incident
 
     return make
+
+
+def assert_counts_kept(engine) -> dict[int, dict[str, int]]:
+    """Every update's kept delivery counts equal a count over its rows (read afresh)."""
+    with make_sessionmaker(engine)() as fresh:
+        ids = list(fresh.scalars(select(Update.id)))
+        kept = history.counts_by_update(fresh, ids)
+        assert kept == history.counted_over_rows(fresh, ids)
+        return kept
 
 
 def received_by(catcher: MailCatcher) -> dict[str, int]:

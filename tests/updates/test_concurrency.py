@@ -27,7 +27,7 @@ CONTACTS = 60
 
 def publish_to(db_session, make_incident, clock, settings, count: int = CONTACTS):
     incident = make_incident("major", contacts=0)
-    add_contacts(db_session, incident, count, clock.now())
+    add_contacts(db_session, incident, count, clock.now(), settings)
     publish(db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings)
     db_session.commit()
 
@@ -96,7 +96,7 @@ def test_a_relay_hanging_on_one_connection_holds_up_only_its_message_not_the_tic
     waits = replace(settings, smtp=replace(settings.smtp, timeout=5, connections=4))
     now = Clock().now()
     big = make_incident("major", contacts=0)
-    add_contacts(db_session, big, 40, now)
+    add_contacts(db_session, big, 40, now, settings)
     small = [make_incident("critical", contacts=1, title=f"Small {n}") for n in (1, 2)]
     for incident in small:  # sent an hour ago
         publish(

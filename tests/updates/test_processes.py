@@ -14,16 +14,17 @@ from sqlalchemy import insert, select
 
 from comms.clock import Clock
 from comms.contacts.models import ContactOverride
+from comms.contacts.stored import rebuild
 from comms.updates.models import Delivery
 from comms.updates.sender import send_pending
 from comms.updates.service import publish
-from tests.updates.conftest import received_by
+from tests.updates.conftest import assert_counts_kept, received_by
 
 ROOT = Path(__file__).resolve().parents[2]
 BY = "manager@agency.test"
 
 
-def add_contacts(db_session, incident, count: int, now) -> None:
+def add_contacts(db_session, incident, count: int, now, settings) -> None:
     """Many hand-added contacts at once (add_contact one by one is slower)."""
     rows = [
         {
@@ -37,6 +38,7 @@ def add_contacts(db_session, incident, count: int, now) -> None:
         for n in range(count)
     ]
     db_session.execute(insert(ContactOverride), rows)
+    rebuild(db_session, incident, settings)
     db_session.commit()
 
 
@@ -48,11 +50,13 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 
 def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
-    db_session, sessions, settings, clock, catcher, make_incident, database_url
+    db_session, sessions, settings, clock, catcher, make_incident, database_url, engine
 ):
     incident = make_incident("major", contacts=0)
-    add_contacts(db_session, incident, 500, clock.now())
-    publish(db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings)
+    add_contacts(db_session, incident, 500, clock.now(), settings)
+    update_id = publish(
+        db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings
+    ).id
     db_session.commit()
 
     command = [sys.executable, "-m", "tests.updates.worker", database_url, str(catcher.port)]
@@ -61,6 +65,7 @@ def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert 150 <= len(catcher.messages) < 500 and catcher.sessions == 4
+    assert 1 <= assert_counts_kept(engine)[update_id]["sending"] <= 4
 
     # At once, not after the in-flight timeout: the killed sender's lease went with it.
     report = send_pending(sessions, settings, clock=Clock())
@@ -74,6 +79,8 @@ def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
     assert 1 <= len(uncertain) <= 4  # at most one per connection
     assert all(state == "sent" for email, state in states.items() if email not in uncertain)
     assert set(counts) | set(uncertain) == set(states)
+    kept = assert_counts_kept(engine)[update_id]
+    assert kept["uncertain"] == len(uncertain) and kept["sent"] == 500 - len(uncertain)
 
 
 def write_config(path: Path, database_url: str, smtp_port: int) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -13,15 +14,19 @@ from comms.updates import messages
 from comms.updates.models import Delivery, Update
 from comms.updates.sender import send_pending
 from comms.updates.service import UpdateProblem, preview, publish
-from tests.updates.conftest import contact_address, received_by
+from tests.updates.conftest import assert_counts_kept, contact_address, received_by
 
 BY = "manager@agency.test"
 
 
 def states(db_session, update: Update) -> dict[str, str]:
+    """Each contact's delivery state; the update's kept counts must agree with them."""
     db_session.expire_all()
     rows = db_session.scalars(select(Delivery).where(Delivery.update_id == update.id))
-    return {row.email: row.state for row in rows}
+    found = {row.email: row.state for row in rows}
+    kept = assert_counts_kept(db_session.get_bind())[update.id]
+    assert {state: n for state, n in kept.items() if n} == Counter(found.values())
+    return found
 
 
 def by_contact(catcher) -> dict[str, list]:
@@ -111,7 +116,13 @@ def test_threads_name_only_messages_the_contact_received(
     catcher.fail_next(550, stage="rcpt")  # contact 1's first message fails for good
     send_pending(sessions, settings, clock=clock)
     add_contact(
-        db_session, incident, email=contact_address(3), name="Contact 3", by=BY, now=clock.now()
+        db_session,
+        incident,
+        email=contact_address(3),
+        name="Contact 3",
+        by=BY,
+        now=clock.now(),
+        settings=settings,
     )
     db_session.commit()
     for text in ("Two.", "Three."):

@@ -18,7 +18,7 @@ INLINE_CODE = re.compile(
 
 
 @pytest.fixture
-def incident(db_session, clock, users) -> Incident:
+def incident(db_session, clock, users, settings) -> Incident:
     incident = Incident(
         title="Websites on the shared platform are slow",
         severity="major",
@@ -35,6 +35,7 @@ def incident(db_session, clock, users) -> Incident:
         name="Ada Client",
         by="manager@agency.test",
         now=clock.now(),
+        settings=settings,
     )
     db_session.commit()
     return incident

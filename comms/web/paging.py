@@ -1,0 +1,62 @@
+"""Cursor paging of long lists, Zendesk-style: `?page[size]=&page[after]=` and `links.next`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import abort, request, url_for
+
+from comms.db import Page
+
+Item = TypeVar("Item")
+
+DEFAULT_SIZE = 100
+MAX_SIZE = 1000
+
+
+def page_after(raw: str | None) -> int | None:
+    """The cursor given (a whole number the previous page named), or None for the first page."""
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        abort(400, f"page[after] must be the cursor a previous page gave, not “{raw[:40]}”.")
+    return int(raw)
+
+
+def page_size() -> int:
+    """The page size asked for (1 to MAX_SIZE, DEFAULT_SIZE when not given)."""
+    raw = request.args.get("page[size]", "")
+    if raw == "":
+        return DEFAULT_SIZE
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SIZE:
+        abort(400, f"page[size] must be a whole number from 1 to {MAX_SIZE}.")
+    return int(raw)
+
+
+def paging() -> tuple[int, int | None]:
+    """The size and cursor of the page asked for (400 when either is not understood)."""
+    return page_size(), page_after(request.args.get("page[after]"))
+
+
+def links(after: int | None, size: int) -> dict[str, str | None]:
+    """The `links` of a page: `next` is the address of the following page, None on the last."""
+    if after is None:
+        return {"next": None}
+    args = {k: v for k, v in request.args.items() if not k.startswith("page[")}
+    args.update({"page[size]": str(size), "page[after]": str(after)})
+    assert request.endpoint is not None
+    return {"next": url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)}
+
+
+def read_page(read: Callable[..., Page[Item]], *, size: int, after: int | None) -> Page[Item]:
+    """Read one page; a cursor that names no row of this list is a 400, not a 500."""
+    try:
+        return read(size=size, after=after)
+    except LookupError as error:
+        abort(400, str(error))
+
+
+def section_page(read: Callable[..., Page[Item]], name: str, size: int) -> Page[Item]:
+    """The page of one section of the incident page its `<name>_after` argument asks for."""
+    return read_page(read, size=size, after=page_after(request.args.get(f"{name}_after")))
