@@ -16,14 +16,14 @@ def test_a_person_with_two_addresses_is_one_contact_at_the_primary(
     service.add_organizations_by_tag(
         db_session, gateway, incident, "platform_wp", by=BY, now=clock.now(), settings=settings
     )
-    service.add_requester(db_session, incident, ticket_id=7, user_id=clients.users["ann"])
+    service.add_requester(
+        db_session, incident, ticket_id=7, user_id=clients.users["ann"], settings=settings
+    )
     assert service.refresh(db_session, gateway, incident, settings, now=clock.now()).ok
-    addresses = [c.email.lower() for c in service.contact_list(db_session, incident, settings)]
+    addresses = [c.email.lower() for c in service.contact_list(db_session, incident)]
     assert addresses.count("ann@acme.example") == 1
     assert addresses.count("pat@both.example") == 1
     assert "ann@home.example" not in addresses
     assert "pat.at.home@both.example" not in addresses
-    ann = next(
-        c for c in service.contact_list(db_session, incident, settings) if c.name == "Ann Acme"
-    )
+    ann = next(c for c in service.contact_list(db_session, incident) if c.name == "Ann Acme")
     assert set(ann.reasons) == {"regular contact of Acme", "requester of ticket 7"}
