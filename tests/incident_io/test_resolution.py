@@ -18,12 +18,20 @@ def settings(settings):
 
 
 def test_resolved_in_incident_io_sends_the_resolution_when_configured_to(
-    served, incident_io, settle, db_session, clock
+    served, incident_io, settle, db_session, clock, settings
 ):
     declared = incident_io.declare("Search broken", severity="Major")
     settle()
     incident = db_session.scalars(select(Incident)).one()
-    add_contact(db_session, incident, email="ann@acme.example", name="Ann", by="t", now=clock.now())
+    add_contact(
+        db_session,
+        incident,
+        email="ann@acme.example",
+        name="Ann",
+        by="t",
+        now=clock.now(),
+        settings=settings,
+    )
     db_session.commit()
     incident_io.change(declared["id"], status="Closed")
     settle()
