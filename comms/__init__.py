@@ -27,8 +27,14 @@ def _secret_key(settings: Settings, instance_path: str) -> str:
     return path.read_text().strip()
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
-    """Build the web application from settings (default: $COMMS_CONFIG or embedded defaults)."""
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, worker: bool = False
+) -> Flask:
+    """Build the web application from settings (default: $COMMS_CONFIG or embedded defaults).
+
+    With `worker`, a worker thread in this process runs long operations too (`comms serve`,
+    `comms demo`); under gunicorn, `comms worker` processes run them instead.
+    """
     settings = settings or config_module.load()
     EmailRenderer(settings).check_all()  # a broken template stops start-up, not a send
     app = Flask(
@@ -67,4 +73,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     from comms import web
 
     web.init_app(app)
+    if worker:
+        start_worker(app)
     return app
+
+
+def start_worker(app: Flask) -> None:
+    """Run a worker in this process; it makes gateways like the app's own (tests swap it)."""
+    from comms.worker import Worker
+    from comms.zendesk import Gateway
+
+    services = app.extensions["comms"]
+
+    def make_gateway() -> Gateway:
+        shared = services.get("gateway")
+        return type(shared)(shared.settings) if shared else Gateway(services["settings"].zendesk)
+
+    services["worker"] = Worker(
+        services["sessionmaker"], services["settings"], services["clock"], make_gateway
+    ).start()

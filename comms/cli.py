@@ -146,10 +146,17 @@ def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from comms import create_app
 
-    app = create_app(settings)
     if not port_free(args.host, args.port):
         print(busy_port(args.host, args.port, "serve"), file=sys.stderr)
         return 1
+    app = create_app(settings, worker=not args.no_worker)
+    print(
+        "comms serve: no worker in this process; run `comms worker` for long operations"
+        if args.no_worker
+        else "comms serve: a worker runs long operations (refresh, link, merge) in this process",
+        file=sys.stderr,
+        flush=True,
+    )
     app.run(host=args.host, port=args.port)
     return 0
 
@@ -214,6 +221,13 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web app (production: gunicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument(
+        "--no-worker", action="store_true", help="leave long operations to `comms worker`"
+    )
+    worker = sub.add_parser(
+        "worker", help="run long operations (contact refresh, link, merge); run any number"
+    )
+    worker.add_argument("--workers", type=int, default=1, help="worker threads (default 1)")
     sub.add_parser("check", help="validate the config and reach the database, Zendesk and SMTP")
     sub.add_parser(
         "sandbox", help="run the Zendesk sandbox (try: comms sandbox --help)", add_help=False
@@ -222,6 +236,9 @@ def parser() -> argparse.ArgumentParser:
         "scheduler", help="send due client updates and reminders (one active; others stand by)"
     )
     scheduler.add_argument("--once", action="store_true", help="run one tick and exit")
+    scheduler.add_argument(
+        "--workers", type=int, default=0, help="also run this many workers (default 0)"
+    )
     demo = sub.add_parser(
         "demo", help="everything on this machine with an incident under way (no config needed)"
     )
@@ -242,7 +259,20 @@ def parser() -> argparse.ArgumentParser:
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from comms.updates.scheduler import run_scheduler
 
-    return run_scheduler(settings, once=args.once)
+    if args.workers < 0:
+        print("error: --workers is 0 or more.", file=sys.stderr)
+        return 2
+    return run_scheduler(settings, once=args.once, workers=args.workers)
+
+
+@command
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from comms.worker import run_workers
+
+    if args.workers < 1:
+        print("error: --workers is 1 or more.", file=sys.stderr)
+        return 2
+    return run_workers(settings, count=args.workers)
 
 
 @command

@@ -109,6 +109,12 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class WorkerSettings:
+    lease_seconds: int = 30
+    poll_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
 class ContactsSettings:
     regular: str = "all"
     regular_tag: str = "regular_contact"
@@ -175,6 +181,7 @@ class Settings:
     zendesk: ZendeskSettings = field(default_factory=ZendeskSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    worker: WorkerSettings = field(default_factory=WorkerSettings)
     contacts: ContactsSettings = field(default_factory=ContactsSettings)
     incident_io: IncidentIoSettings = field(default_factory=IncidentIoSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
@@ -187,6 +194,7 @@ SECTIONS = {
     "zendesk": ZendeskSettings,
     "smtp": SmtpSettings,
     "schedule": ScheduleSettings,
+    "worker": WorkerSettings,
     "contacts": ContactsSettings,
     "incident_io": IncidentIoSettings,
     "slack": SlackSettings,
@@ -282,6 +290,10 @@ def _validate(settings: Settings) -> None:
     for day in schedule.working_days:
         if day not in WEEKDAYS:
             _fail("schedule.working_days", list(schedule.working_days), f"days from {WEEKDAYS}")
+    if settings.worker.lease_seconds < 3:
+        _fail("worker.lease_seconds", settings.worker.lease_seconds, "3 seconds or more")
+    if not 0.1 <= settings.worker.poll_seconds <= 60:
+        _fail("worker.poll_seconds", settings.worker.poll_seconds, "0.1 to 60 seconds")
     if not 1 <= schedule.tick_seconds <= 30:
         _fail("schedule.tick_seconds", schedule.tick_seconds, "1 to 30 seconds")
     if contacts.regular not in ("all", "tagged"):

@@ -270,7 +270,7 @@ def run(
     background = BackgroundScheduler(timezone="UTC")
     try:
         prepare_database(demo)
-        app = create_app(demo.settings)
+        app = create_app(demo.settings, worker=True)
         app.extensions["comms"]["mailcatcher"] = demo.catcher
         app.extensions["comms"]["slack_emulator"] = demo.slack
         server_socket.app = app
@@ -320,6 +320,7 @@ def print_welcome(demo: Demo, cadence: int, second_incident_minutes: float) -> N
         f"  incident.io {demo.incident_io.url} (INC-1 was declared here; another follows in "
         f"{second_incident_minutes:g} minutes)\n"
         f"  Slack       {base}/demo/slack (the incident channel: what comms did for clients)\n"
+        "A worker in this process runs long operations (contact refresh, link, merge).\n"
         f"Client updates go out every {cadence} minutes. Press Ctrl-C to stop.\n",
         flush=True,
     )

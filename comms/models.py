@@ -15,10 +15,10 @@ from comms.incidents.models import (
     Incident,
     LinkedTicket,
     MergeRequest,
-    Operation,
     TimelineEvent,
     WebhookEvent,
 )
+from comms.operations.models import Operation
 from comms.slack.models import SlackThread
 from comms.updates.models import Delivery, Update
 

@@ -72,14 +72,16 @@ def make_app(engine, clock):
     """Build apps (several stand for several web workers); their engines are closed after."""
     made = []
 
-    def _make(settings: Settings):
-        app = create_app(settings, clock=clock)
+    def _make(settings: Settings, *, worker: bool = True):
+        app = create_app(settings, clock=clock, worker=worker)
         app.config.update(TESTING=True)
         made.append(app)
         return app
 
     yield _make
     for app in made:
+        if "worker" in app.extensions["comms"]:
+            app.extensions["comms"]["worker"].stop()
         app.extensions["comms"]["engine"].dispose()
 
 
@@ -163,3 +165,20 @@ def api(app, users, db_session, clock):
 
 def with_settings(settings: Settings, **sections) -> Settings:
     return replace(settings, **sections)
+
+
+def follow(client, response, *, deadline_s: float = 60) -> dict:
+    """Follow a started operation (202 + Location) as an API client would, until it ends."""
+    import time
+
+    assert response.status_code == 202, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.endswith(f"/api/v1/operations/{response.get_json()['operation']['id']}")
+    deadline = time.monotonic() + deadline_s
+    while (operation := client.get(location).get_json()["operation"])["state"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline, f"operation {operation['id']} did not finish"
+        time.sleep(0.05)
+    return operation

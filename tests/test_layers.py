@@ -13,7 +13,7 @@ ROOT = Path(comms.__file__).parent
 LAYERS = [
     ("base", ["comms.paths", "comms.clock", "comms.config", "comms.db", "comms.ids"]),
     ("models", ["comms.models"]),
-    ("edges", ["comms.mail", "comms.zendesk", "comms.auth"]),
+    ("edges", ["comms.mail", "comms.zendesk", "comms.auth", "comms.operations"]),
     ("timeline", ["comms.timeline"]),
     ("incidents", ["comms.incidents"]),
     ("contacts", ["comms.contacts"]),
@@ -25,6 +25,7 @@ LAYERS = [
     (
         "entry",
         ["comms", "comms.web", "comms.cli", "comms.demo", "comms.checks", "comms.migrate"]
+        + ["comms.worker"]
         + ["comms.updates.scheduler"],
     ),
 ]

@@ -14,6 +14,7 @@ from comms.contacts import service as contacts
 from comms.incidents import tickets
 from comms.incidents.models import Candidate, Incident, LinkedTicket
 from comms.zendesk import Gateway
+from comms.zendesk.bulk import Submitted
 
 
 def refresh_candidates(
@@ -83,6 +84,7 @@ def link(
     settings: Settings,
     move: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    on_submitted: Submitted | None = None,
 ) -> list[tickets.LinkOutcome]:
     """Link tickets to the parent; their organisations and requesters join the contacts.
 
@@ -98,7 +100,25 @@ def link(
         settings=settings,
         move=move,
         progress=progress,
+        on_submitted=on_submitted,
     )
     linked = [o.ticket_id for o in outcomes if o.ok and not o.message.startswith("already")]
+    _add_senders(db_session, gateway, incident, linked, by=by, now=now, settings=settings)
+    return outcomes
+
+
+def confirm_links(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    ticket_ids: Sequence[int],
+    *,
+    by: str,
+    now: datetime,
+    settings: Settings,
+) -> list[tickets.LinkOutcome]:
+    """Record what Zendesk linked before an interruption; their senders join the contacts."""
+    outcomes = tickets.confirm_linked(db_session, gateway, incident, ticket_ids, by=by, now=now)
+    linked = [o.ticket_id for o in outcomes]
     _add_senders(db_session, gateway, incident, linked, by=by, now=now, settings=settings)
     return outcomes

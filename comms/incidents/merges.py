@@ -129,6 +129,15 @@ def perform(
     return request
 
 
+def resume(request: MergeRequest) -> None:
+    """A merge its worker attempted and never completed (the worker died): ask Zendesk first.
+
+    Only the worker holding the operation's lease calls this, so nobody else is merging them.
+    """
+    if request.state == "requested" and request.attempted_at is not None:
+        request.state = "interrupted"
+
+
 def _merge(
     db_session: Session,
     gateway: Gateway,

@@ -147,23 +147,6 @@ class MergeRequest(Base):
     completed_at: Mapped[datetime | None]
 
 
-class Operation(Base):
-    """A long Zendesk operation (bulk link, merge) run in the background, with its progress."""
-
-    __tablename__ = "operations"
-
-    id: Mapped[intpk]
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # link | merge
-    state: Mapped[str] = mapped_column(String(20), default="running")  # running|done|failed
-    total: Mapped[int] = mapped_column(default=0)
-    done: Mapped[int] = mapped_column(default=0)
-    outcomes: Mapped[json_list]
-    error: Mapped[str] = mapped_column(Text, default="")
-    started_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-
-
 class WebhookEvent(Base):
     """A Zendesk webhook event already processed, so that a replay does nothing."""
 

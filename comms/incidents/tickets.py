@@ -15,6 +15,7 @@ from comms.incidents.models import Candidate, Incident, LinkedTicket
 from comms.incidents.service import IncidentError, require_open
 from comms.timeline import record
 from comms.zendesk import Gateway, Ticket
+from comms.zendesk.bulk import Submitted
 
 Progress = Callable[[int, int], None]
 BY_AGENT = "Zendesk (linked by an agent)"  # who linked a ticket an agent linked in Zendesk
@@ -207,6 +208,7 @@ def link(
     settings: Settings,
     move: bool = False,
     progress: Progress | None = None,
+    on_submitted: Submitted | None = None,
 ) -> list[LinkOutcome]:
     """Attach tickets to the parent in Zendesk and record only what Zendesk confirmed."""
     require_open(incident)
@@ -231,7 +233,9 @@ def link(
     missing = [t for t in to_link if t not in tickets]
     outcomes += [LinkOutcome(t, False, f"ticket {t} does not exist in Zendesk") for t in missing]
     present = [t for t in to_link if t in tickets]
-    results = gateway.link_to_problem(incident.parent_ticket_id, present, progress=progress)
+    results = gateway.link_to_problem(
+        incident.parent_ticket_id, present, progress=progress, on_submitted=on_submitted
+    )
     for result in results:
         outcomes.append(LinkOutcome(result.ticket_id, result.ok, result.message))
         if result.ok:
@@ -243,6 +247,39 @@ def link(
                 by=by,
                 now=now,
             )
+    _record_link_summary(db_session, incident, outcomes, by=by, now=now)
+    return outcomes
+
+
+def confirm_linked(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    ticket_ids: Sequence[int],
+    *,
+    by: str,
+    now: datetime,
+) -> list[LinkOutcome]:
+    """After an interrupted link, record the tickets Zendesk already linked, without asking
+    it to link them again."""
+    if not ticket_ids or not incident.parent_ticket_id:
+        return []
+    mine = set(
+        db_session.scalars(
+            select(LinkedTicket.ticket_id).where(
+                LinkedTicket.incident_id == incident.id, LinkedTicket.ticket_id.in_(ticket_ids)
+            )
+        )
+    )
+    found = [
+        t
+        for t in gateway.tickets(ticket_ids)
+        if t.problem_id == incident.parent_ticket_id and t.id not in mine
+    ]
+    moving = refuse_taken(db_session, incident.id, [t.id for t in found], move=True)
+    for ticket in found:
+        _record_link(db_session, incident, ticket, moving.get(ticket.id), by=by, now=now)
+    outcomes = [LinkOutcome(t.id, True, "linked (confirmed after an interruption)") for t in found]
     _record_link_summary(db_session, incident, outcomes, by=by, now=now)
     return outcomes
 

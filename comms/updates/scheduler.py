@@ -38,6 +38,7 @@ from comms.slack.service import post_pending
 from comms.updates.jobs import DueReport, run_due
 from comms.updates.reminders import send_reminders
 from comms.updates.sender import SendReport, recover_stuck, send_pending
+from comms.worker import Worker
 from comms.zendesk import Gateway
 
 log = logging.getLogger(__name__)
@@ -244,19 +245,30 @@ class Scheduler:
         self.engine.dispose()
 
 
-def run_scheduler(settings: Settings, *, once: bool = False) -> int:
-    """Run until stopped (SIGTERM or Ctrl-C), ticking every schedule.tick_seconds."""
+def run_scheduler(settings: Settings, *, once: bool = False, workers: int = 0) -> int:
+    """Run until stopped (SIGTERM or Ctrl-C), ticking every schedule.tick_seconds.
+
+    With `workers`, that many workers run long operations in this process too (with `once`,
+    until none is left queued).
+    """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
     EmailRenderer(settings).check_all()  # a broken template stops start-up, not a send
     scheduler = Scheduler(settings)
+    running = [Worker(scheduler.sessions, settings, scheduler.clock) for _ in range(workers)]
     if once:
         report = scheduler.beat(send_here=True)
+        while running and running[0].run_one():
+            pass
         scheduler.close()
         print(report if report else "Another scheduler is active; nothing done.")
         return 0
+    for worker in running:
+        worker.start()
+    if running:
+        print(f"comms scheduler: {workers} worker(s) run long operations here too", flush=True)
     blocking = BlockingScheduler(timezone="UTC")
     blocking.add_job(
         scheduler.beat,
@@ -278,5 +290,7 @@ def run_scheduler(settings: Settings, *, once: bool = False) -> int:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        for worker in running:
+            worker.stop()
         scheduler.close()
     return 0

@@ -6,12 +6,14 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 
+from comms.actions import operations as operation_actions
 from comms.contacts import service
 from comms.contacts.models import AffectedOrganization
 from comms.contacts.rules import Contact, how_added, is_priority
 from comms.contacts.stored import ContactPage
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
+from comms.web.api_operations import accepted
 from comms.web.context import actor, db, gateway, load_incident, now, settings
 from comms.web.paging import links, paging
 from comms.zendesk import ZendeskError
@@ -161,20 +163,9 @@ def list_contacts(ref: str):
 
 @bp.post(f"{BASE}/contacts/refresh")
 def refresh_contacts(ref: str):
-    """Re-read the affected organisations' people from Zendesk and answer the new list."""
+    """Record a refresh from Zendesk (or join the one under way); 202 with the operation."""
     incident = _incident(ref)
-    result = service.refresh(db(), gateway(), incident, settings(), now=now(), by=actor())
-    db().commit()
-    if not result.ok:
-        raise ApiError(502, "zendesk_unavailable", result.error)
-    answer = _first_page(incident)
-    answer["refresh"] = {
-        "organizations": result.organizations,
-        "people": result.people,
-        "missing": list(result.missing),
-        "requests": result.requests,
-    }
-    return answer
+    return accepted(operation_actions.start_refresh(db(), incident, by=actor(), now=now()))
 
 
 @bp.post(f"{BASE}/contacts")

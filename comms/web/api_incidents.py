@@ -8,12 +8,14 @@ from flask import g, jsonify, request
 
 from comms import timeline
 from comms.actions import incidents as actions
+from comms.actions import operations as operation_actions
 from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
-from comms.incidents import merges, operations, service, tickets, webhook
+from comms.incidents import service, tickets, webhook
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
-from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
+from comms.web.api_operations import accepted
+from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
 from comms.zendesk import TicketNotFound, ZendeskError
 
 
@@ -207,38 +209,33 @@ def list_candidates(ref: str):
 
 @bp.post("/incidents/<ref>/links")
 def link_tickets(ref: str):
-    """Link {"ticket_ids": [...]} to the parent; answers an outcome per ticket."""
+    """Record a link of {"ticket_ids": [...]} to the parent; 202 with the operation to follow."""
     incident = load_incident(ref)
     body = json_body()
     try:
-        outcomes = ticket_actions.link(
+        operation = operation_actions.start_link(
             db(),
-            gateway(),
             incident,
             _ids(body, "ticket_ids"),
             by=actor(),
             now=now(),
-            settings=settings(),
             move=bool(body.get("move", False)),
         )
-        db().commit()
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None
-    except ZendeskError as error:
-        raise zendesk_error(error) from None
-    return {"outcomes": [o.__dict__ for o in outcomes]}
+    return accepted(operation)
 
 
 @bp.post("/incidents/<ref>/merges")
 def merge_tickets(ref: str):
-    """Merge {"source_ids": [...]} into {"target_id": n}; cannot be undone."""
+    """Record a merge of {"source_ids": [...]} into {"target_id": n}; cannot be undone; 202."""
     incident = load_incident(ref)
     body = json_body()
     target = body.get("target_id")
     if not is_id(target):
         raise ApiError(400, "bad_request", "target_id must be a ticket id.")
     try:
-        rows = merges.plan(
+        operation = operation_actions.start_merge(
             db(),
             incident,
             target_id=int(target or 0),
@@ -246,26 +243,9 @@ def merge_tickets(ref: str):
             by=actor(),
             now=now(),
         )
-        db().commit()
-        for row in rows:
-            merges.perform(db(), gateway(), row, commit=db().commit, now=now())
-            db().commit()
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None
-    except ZendeskError as error:
-        db().rollback()
-        raise zendesk_error(error) from None
-    return {
-        "merges": [
-            {
-                "target_id": r.target_id,
-                "source_ids": r.source_ids,
-                "state": r.state,
-                "outcomes": r.outcomes,
-            }
-            for r in rows
-        ]
-    }
+    return accepted(operation)
 
 
 @bp.get("/incidents/<ref>/tickets")
@@ -344,20 +324,9 @@ def zendesk_webhook():
 
 def _link_in_background(incident: Incident, ticket_id: int) -> None:
     """Auto-linking talks to Zendesk; the webhook answers without waiting for it."""
-    config, zendesk, time = settings(), gateway(), clock()
-
-    def work(db_session, incident, progress):
-        outcomes = ticket_actions.link(
-            db_session,
-            zendesk,
-            incident,
-            [ticket_id],
-            by="zendesk webhook",
-            now=time.now(),
-            settings=config,
-        )
-        return [o.__dict__ for o in outcomes]
-
-    operation = operations.start(db(), incident, kind="link", total=1, clock=clock())
-    db().commit()
-    operations.run_in_thread(services()["sessionmaker"], operation.id, work, clock=clock())
+    try:
+        operation_actions.start_link(db(), incident, [ticket_id], by="zendesk webhook", now=now())
+    except service.IncidentError:  # no parent yet, or resolved: it stays a candidate
+        db().rollback()
+        return
+    wake_worker()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+import time
 from typing import Any
 
 from flask import (
@@ -18,11 +18,13 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from comms.actions import operations as operation_actions
 from comms.contacts import service
-from comms.contacts.jobs import RefreshJob, RefreshJobs
 from comms.contacts.rules import how_added, is_priority, seniors_included
 from comms.incidents.models import Incident
-from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
+from comms.operations import queue
+from comms.operations.models import Operation
+from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
 from comms.web.paging import page_after
 from comms.zendesk import ZendeskError
 
@@ -42,8 +44,7 @@ def panel(incident: Incident) -> dict[str, Any]:
     page = service.contact_page(db(), incident, size=PAGE_ROWS, after=after, query=query)
     excluded = service.excluded_count(db(), incident)
     people = service.people_counts(db(), incident)
-    jobs: RefreshJobs | None = services().get("contact_refresh_jobs")
-    job = jobs.get(incident.id) if jobs else None
+    job = queue.active(db(), kind="refresh", incident_id=incident.id)
     return {
         "contacts_shown": page.contacts,
         "contacts_first": page.first,
@@ -65,7 +66,7 @@ def panel(incident: Incident) -> dict[str, Any]:
         "contacts_included": incident.contact_count,
         "contacts_seniors_included": seniors_included(incident.severity, cfg.contacts),
         "contacts_config": cfg.contacts,
-        "contacts_job": job.as_json() if job and not job.finished.is_set() else None,
+        "contacts_job": refresh_json(job) if job else None,
         "contacts_form": {key: request.args.get(key, "") for key in KEPT_FIELDS},
     }
 
@@ -85,40 +86,60 @@ def _back(incident: Incident, **kept: str) -> WerkzeugResponse:
     return redirect(url_for("incidents.show", ref=incident.reference, _anchor="contacts", **values))
 
 
-def _jobs() -> RefreshJobs:
-    """The app's background refreshes; each makes its own gateway like the shared one."""
-    found = services().get("contact_refresh_jobs")
-    if found is None:
-        shared = gateway()
-        made = RefreshJobs(
-            services()["sessionmaker"], partial(type(shared), shared.settings), settings(), clock()
+def refresh_json(operation: Operation) -> dict[str, Any]:
+    """A refresh as the page polls it, the same from every web worker."""
+    finished = not operation.active
+    result = operation.result
+    return {
+        "running": not finished,
+        "done": operation.done,
+        "total": operation.total,
+        "ok": (operation.state == "done") if finished else None,
+        "error": operation.error,
+        "contacts": result.get("contacts") if finished else None,
+        "note": "" if finished else operation.note,
+    }
+
+
+def _start_refresh(incident: Incident) -> Operation:
+    """Record a refresh for a worker, or join the one under way."""
+    operation = operation_actions.start_refresh(db(), incident, by=actor(), now=now())
+    wake_worker()
+    return operation
+
+
+def _wait(operation: Operation, seconds: float) -> Operation:
+    """Give a short refresh the chance to finish before the page is shown."""
+    deadline = time.monotonic() + seconds
+    while operation.active and time.monotonic() < deadline:
+        time.sleep(0.1)
+        operation = queue.get(db(), operation.id) or operation
+        db().commit()  # end the read, so the next one sees what the worker committed
+    return operation
+
+
+def _flash_result(operation: Operation) -> None:
+    result = operation.result
+    if operation.active:
+        flash(
+            f"Reading the contacts from Zendesk: {operation.done} of {operation.total} "
+            "organisations…"
         )
-        found = services().setdefault("contact_refresh_jobs", made)
-    return found
-
-
-def _start_refresh(incident: Incident) -> RefreshJob:
-    return _jobs().start(incident.id, by=actor())
-
-
-def _flash_result(job: RefreshJob) -> None:
-    result = job.result
-    if result is None:
-        flash(f"Reading the contacts from Zendesk: {job.done} of {job.total} organisations…")
-    elif result.ok:
+    elif operation.state == "done":
+        missing = result.get("missing") or []
         gone = (
-            f" No longer in Zendesk: {', '.join(result.missing)}; their people from the last "
+            f" No longer in Zendesk: {', '.join(missing)}; their people from the last "
             "list are kept until you remove the organisation."
-            if result.missing
+            if missing
             else ""
         )
         flash(
-            f"Contacts refreshed: {result.contacts} contacts from "
-            f"{result.organizations} organisations.{gone}",
+            f"Contacts refreshed: {result.get('contacts')} contacts from "
+            f"{result.get('organizations')} organisations.{gone}",
             "success",
         )
     else:
-        flash(f"Could not refresh the contacts; the last list is kept. {result.error}", "error")
+        flash(f"Could not refresh the contacts; the last list is kept. {operation.error}", "error")
 
 
 @bp.get("/organizations/search")
@@ -219,9 +240,8 @@ def remove_organization(ref: str, organization_id: int):
 def refresh(ref: str):
     """Re-read the contacts from Zendesk; long refreshes carry on in the background."""
     incident = _incident(ref)
-    job = _start_refresh(incident)
-    job.finished.wait(WAIT_SECONDS)
-    _flash_result(job)
+    operation = _wait(_start_refresh(incident), WAIT_SECONDS)
+    _flash_result(operation)
     return _back(incident)
 
 
@@ -229,9 +249,8 @@ def refresh(ref: str):
 def refresh_progress(ref: str):
     """Tell the page how far the background refresh has got."""
     incident = _incident(ref)
-    jobs: RefreshJobs | None = services().get("contact_refresh_jobs")
-    job = jobs.get(incident.id) if jobs else None
-    return jsonify(job.as_json() if job else {"running": False})
+    operation = queue.latest(db(), kind="refresh", incident_id=incident.id)
+    return jsonify(refresh_json(operation) if operation else {"running": False})
 
 
 @bp.post("/add")

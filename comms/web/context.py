@@ -72,3 +72,10 @@ def actor() -> str:
 
     user = g.get("api_user") or current_user
     return user.email if user and user.is_authenticated else "system"
+
+
+def wake_worker() -> None:
+    """An operation was recorded: the in-process worker, if this app runs one, looks at once."""
+    worker = services().get("worker")
+    if worker is not None:
+        worker.poke()

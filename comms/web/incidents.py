@@ -10,15 +10,26 @@ from flask_login import current_user
 
 from comms import timeline
 from comms.actions import incidents as actions
+from comms.actions import operations as operation_actions
 from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.incident_io.service import followed
-from comms.incidents import merges, operations, service, tickets
-from comms.incidents.models import SEVERITIES, STATUSES, Incident, MergeRequest, Operation
+from comms.incidents import merges, service, tickets
+from comms.incidents.models import SEVERITIES, STATUSES, Incident
+from comms.operations import queue
+from comms.operations.models import Operation
 from comms.slack.service import thread_for
 from comms.web import contacts, updates
-from comms.web.context import actor, clock, db, gateway, load_incident, now, services, settings
+from comms.web.context import (
+    actor,
+    db,
+    gateway,
+    load_incident,
+    now,
+    settings,
+    wake_worker,
+)
 from comms.web.paging import section_page
 from comms.zendesk import ZendeskError
 
@@ -127,7 +138,7 @@ def show(ref: str):
 def _operation(incident: Incident, operation_id: str | None) -> Operation | None:
     if not operation_id or not operation_id.isdigit():
         return None
-    operation = db().get(Operation, int(operation_id))
+    operation = queue.get(db(), int(operation_id))
     return operation if operation and operation.incident_id == incident.id else None
 
 
@@ -225,37 +236,24 @@ def _selected_ids() -> list[int]:
 
 @bp.post("/<ref>/link")
 def link(ref: str):
-    """Link the selected tickets to the parent in the background, showing progress."""
+    """Record a bulk link of the selected tickets for a worker, and show its progress."""
     incident = load_incident(ref)
     ticket_ids = _selected_ids()
     if not ticket_ids:
         flash("Select at least one ticket to link.", "error")
         return back(incident, "#tickets")
-    move = request.form.get("move") == "on"
-    by = actor()
-    config, zendesk, time = settings(), gateway(), clock()
-
-    def work(db_session, incident, progress):
-        outcomes = ticket_actions.link(
-            db_session,
-            zendesk,
-            incident,
-            ticket_ids,
-            by=by,
-            now=time.now(),
-            settings=config,
-            move=move,
-            progress=progress,
+    try:
+        operation = operation_actions.start_link(
+            db(), incident, ticket_ids, by=actor(), now=now(), move=request.form.get("move") == "on"
         )
-        return [o.__dict__ for o in outcomes]
+    except service.IncidentError as error:
+        flash(str(error), "error")
+        return back(incident, "#tickets")
+    return _follow(incident, operation)
 
-    return _start(incident, "link", len(ticket_ids), work)
 
-
-def _start(incident: Incident, kind: str, total: int, work):
-    operation = operations.start(db(), incident, kind=kind, total=total, clock=clock())
-    db().commit()
-    operations.run_in_thread(services()["sessionmaker"], operation.id, work, clock=clock())
+def _follow(incident: Incident, operation: Operation):
+    wake_worker()
     return redirect(
         _url_for("incidents.show", ref=incident.reference, operation=operation.id) + "#tickets"
     )
@@ -294,11 +292,11 @@ def confirm_merge(ref: str):
 
 @bp.post("/<ref>/merge")
 def merge(ref: str):
-    """Merge the confirmed duplicates into the target, at most 5 per Zendesk request."""
+    """Record the confirmed merge for a worker (at most 5 sources per Zendesk request)."""
     incident = load_incident(ref)
     target = request.form.get("target_id", "")
     try:
-        rows = merges.plan(
+        operation = operation_actions.start_merge(
             db(),
             incident,
             target_id=int(target) if target.isdigit() else 0,
@@ -306,29 +304,7 @@ def merge(ref: str):
             by=actor(),
             now=now(),
         )
-        db().commit()
     except service.IncidentError as error:
-        db().rollback()
         flash(str(error), "error")
         return back(incident, "#tickets")
-    row_ids = [row.id for row in rows]
-    return _start(incident, "merge", len(row_ids), _merge_work(row_ids, gateway(), clock()))
-
-
-def _merge_work(row_ids: list[int], zendesk, time):
-    def work(db_session, incident, progress):
-        outcomes = []
-        for done, row_id in enumerate(row_ids, start=1):
-            row = merges.perform(
-                db_session,
-                zendesk,
-                db_session.get(MergeRequest, row_id),
-                commit=db_session.commit,
-                now=time.now(),
-            )
-            db_session.commit()
-            outcomes += row.outcomes
-            progress(done, len(row_ids))
-        return outcomes
-
-    return work
+    return _follow(incident, operation)

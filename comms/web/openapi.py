@@ -7,6 +7,10 @@ from typing import Any
 from comms.web.api import bp
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+ACCEPTED = {
+    "description": "Recorded; follow it at the Location, GET /operations/{operation_id}",
+    "headers": {"Location": {"schema": {"type": "string"}}},
+}
 INCIDENT_REF = {
     "name": "ref",
     "in": "path",
@@ -65,7 +69,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (
         "post",
         "/incidents/{ref}/links",
-        "Link tickets to the parent",
+        "Link tickets to the parent (202: an operation to follow)",
         {
             "ticket_ids": {"type": "array", "items": {"type": "integer"}},
             "move": {"type": "boolean"},
@@ -74,7 +78,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (
         "post",
         "/incidents/{ref}/merges",
-        "Merge duplicates into a target (irreversible)",
+        "Merge duplicates into a target (irreversible; 202: an operation)",
         {
             "target_id": {"type": "integer"},
             "source_ids": {"type": "array", "items": {"type": "integer"}},
@@ -103,7 +107,8 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
             "name": {"type": "string"},
         },
     ),
-    ("post", "/incidents/{ref}/contacts/refresh", "Refresh the contacts from Zendesk", {}),
+    ("post", "/incidents/{ref}/contacts/refresh", "Refresh the contacts (202: an operation)", {}),
+    ("get", "/operations/{operation_id}", "A long operation: state, progress, outcomes", None),
     ("delete", "/incidents/{ref}/contacts/{email}", "Exclude a contact", None),
     ("post", "/incidents/{ref}/contacts/{email}/include", "Include an excluded contact again", {}),
     ("get", "/incidents/{ref}/updates", "Updates with delivery counts by state", None),
@@ -151,7 +156,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
 
 def _parameters(path: str) -> list[dict[str, Any]]:
     found = []
-    for name in ("ref", "organization_id", "email", "number"):
+    for name in ("ref", "organization_id", "email", "number", "operation_id"):
         if "{" + name + "}" in path:
             found.append(
                 INCIDENT_REF
@@ -177,6 +182,8 @@ def document() -> dict[str, Any]:
                 "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}},
             },
         }
+        if "202" in summary:
+            operation["responses"] = {"202": ACCEPTED, "4XX": operation["responses"]["4XX"]}
         if body is not None:
             operation["requestBody"] = {
                 "required": False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from zenpy.lib.api_objects import Ticket as ZenpyTicket
@@ -12,6 +12,8 @@ from comms.zendesk.errors import JobUnfinished, TicketNotFound, ZendeskError, jo
 from comms.zendesk.models import MergeResult, TicketOutcome
 
 MAX_MERGE_SOURCES = 5
+# Told each chunk's job id as soon as Zendesk accepts it, before its outcome is known.
+Submitted = Callable[[str, list[int]], None]
 
 
 def _outcomes(job: Mapping[str, Any], ticket_ids: Sequence[int], done: str) -> list[TicketOutcome]:
@@ -44,6 +46,7 @@ class BulkOperations(GatewayBase):
         *,
         progress: ProgressCallback | None = None,
         job_timeout: float = 120,
+        on_submitted: Submitted | None = None,
     ) -> list[TicketOutcome]:
         """Make tickets incidents of the problem, 100 per job; one outcome per ticket."""
         wanted = list(dict.fromkeys(int(i) for i in ticket_ids))
@@ -56,7 +59,7 @@ class BulkOperations(GatewayBase):
         done = 0
         for chunk in chunks(todo):
             try:
-                outcomes += self._link_chunk(problem_id, chunk, job_timeout)
+                outcomes += self._link_chunk(problem_id, chunk, job_timeout, on_submitted)
             except ZendeskError as error:
                 # Stop: what follows would meet the same trouble; say so for every ticket left.
                 state = "not confirmed" if isinstance(error, JobUnfinished) else "not linked"
@@ -68,13 +71,23 @@ class BulkOperations(GatewayBase):
         return outcomes
 
     def _link_chunk(
-        self, problem_id: int, chunk: list[int], job_timeout: float
+        self,
+        problem_id: int,
+        chunk: list[int],
+        job_timeout: float,
+        on_submitted: Submitted | None,
     ) -> list[TicketOutcome]:
         changes = [ZenpyTicket(id=i, type="incident", problem_id=int(problem_id)) for i in chunk]
         with self._guard(action="edit tickets"):
             job_id = str(self._client.tickets.update(changes).id)
+        if on_submitted is not None:
+            on_submitted(job_id, chunk)
         job = self._wait_for_job(job_id, job_timeout)
         return _outcomes(job, chunk, f"linked to #{problem_id}")
+
+    def wait_for_job(self, job_id: str, *, job_timeout: float = 120) -> str:
+        """Wait until Zendesk finishes a job started earlier (by a worker that died); its status."""
+        return str(self._wait_for_job(job_id, job_timeout).get("status"))
 
     def merge(
         self,

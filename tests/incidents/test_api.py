@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from comms.sandbox import sign
+from tests.conftest import follow
 
 
 def test_declare_requires_only_title_and_severity(api):
@@ -69,16 +70,19 @@ def test_the_whole_ticket_flow_through_the_api(api, sandbox, desk):
         "candidates"
     ]
     assert {c["ticket_id"] for c in candidates} == set(desk.tickets[:3])
-    outcomes = client.post(
-        f"/api/v1/incidents/{ref}/links", json={"ticket_ids": desk.tickets[:2]}
-    ).get_json()["outcomes"]
-    assert [o["ok"] for o in outcomes] == [True, True]
+    linking = follow(
+        client, client.post(f"/api/v1/incidents/{ref}/links", json={"ticket_ids": desk.tickets[:2]})
+    )
+    assert linking["state"] == "done" and [o["ok"] for o in linking["outcomes"]] == [True, True]
     assert sandbox.store.ticket(desk.tickets[1])["problem_id"] == parent["parent_ticket_id"]
-    merged = client.post(
-        f"/api/v1/incidents/{ref}/merges",
-        json={"target_id": desk.tickets[0], "source_ids": [desk.tickets[2]]},
-    ).get_json()
-    assert merged["merges"][0]["state"] == "done"
+    merged = follow(
+        client,
+        client.post(
+            f"/api/v1/incidents/{ref}/merges",
+            json={"target_id": desk.tickets[0], "source_ids": [desk.tickets[2]]},
+        ),
+    )
+    assert merged["result"]["merges"][0]["state"] == "done"
     assert "closed_by_merge" in sandbox.store.ticket(desk.tickets[2])["tags"]
     linked = client.get(f"/api/v1/incidents/{ref}/tickets").get_json()["tickets"]
     assert {t["ticket_id"]: t["state"] for t in linked} == {

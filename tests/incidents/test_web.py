@@ -4,6 +4,7 @@ import re
 import time
 
 from comms.incidents import service
+from comms.operations.models import ACTIVE
 from tests.conftest import csrf_token
 
 
@@ -11,7 +12,7 @@ def finished(client, location: str) -> str:
     """Wait, as the page's script does, for the background link or merge, then read the page."""
     ref, operation = re.search(r"/incidents/([^/?#]+)\?operation=(\d+)", location).groups()
     deadline = time.monotonic() + 30
-    while client.get(f"/incidents/{ref}/operations/{operation}").get_json()["state"] == "running":
+    while client.get(f"/incidents/{ref}/operations/{operation}").get_json()["state"] in ACTIVE:
         assert time.monotonic() < deadline, "the operation did not finish"
         time.sleep(0.05)
     return client.get(location).get_data(as_text=True)

@@ -5,7 +5,7 @@
 // A bulk link or merge: follow its progress, then show the tickets section again.
 (function () {
   const box = document.getElementById("operation");
-  if (!box || box.dataset.state !== "running") return;
+  if (!box || !["queued", "running"].includes(box.dataset.state)) return;
   const poll = async () => {
     const answer = await fetch(box.dataset.url, {headers: {"Accept": "application/json"}});
     const data = await answer.json();
@@ -13,7 +13,7 @@
     const bar = document.getElementById("operation-progress");
     bar.max = data.total || 1; bar.value = data.done;
     document.getElementById("operation-count").textContent = data.done + " / " + data.total;
-    if (data.state === "running") { setTimeout(poll, 1000); return; }
+    if (data.state === "queued" || data.state === "running") { setTimeout(poll, 1000); return; }
     window.location.replace(window.location.pathname + window.location.search + "#tickets");
     window.location.reload();
   };

@@ -1,0 +1,235 @@
+"""Long operations: record one for a worker (start_*), and what a worker does for each kind.
+
+The page and the API start an operation the same way and return at once with its id; a worker
+(`comms worker`, or the one `comms serve` and `comms demo` run in-process) claims it and runs
+its handler here. A handler resumed after its worker died (attempts > 1) never repeats a step
+Zendesk already did: linked chunks are recorded in the operation's outcomes as they are
+confirmed, and merges go through the merge ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from comms.actions import committing
+from comms.actions import tickets as ticket_actions
+from comms.clock import Clock
+from comms.config import Settings
+from comms.contacts.refresh import refresh
+from comms.incidents import merges
+from comms.incidents.models import Incident, MergeRequest
+from comms.incidents.service import IncidentError, require_open
+from comms.operations import queue
+from comms.operations.models import Operation
+from comms.operations.queue import Finished
+from comms.zendesk import Gateway, ZendeskError
+from comms.zendesk.base import chunks
+
+
+@dataclass
+class Job:
+    """What a handler works with: its own session and gateway, and the operation's row."""
+
+    db_session: Session
+    gateway: Gateway
+    operation: Operation
+    settings: Settings
+    clock: Clock
+    progress: Callable[[int, int], None]
+    # Commit what is done so far; raises queue.LeaseLost if another worker took over.
+    checkpoint: Callable[[], None]
+
+
+def start_refresh(db_session: Session, incident: Incident, *, by: str, now: datetime) -> Operation:
+    """Record a contact refresh, or join the one already queued or running; commits."""
+    with committing(db_session):
+        return queue.enqueue(
+            db_session,
+            kind="refresh",
+            key=f"refresh:{incident.id}",
+            incident_id=incident.id,
+            params={},
+            total=0,
+            by=by,
+            now=now,
+        )
+
+
+def start_link(
+    db_session: Session,
+    incident: Incident,
+    ticket_ids: Sequence[int],
+    *,
+    by: str,
+    now: datetime,
+    move: bool = False,
+) -> Operation:
+    """Record a bulk link to the parent (one batch per parent runs at a time); commits."""
+    require_open(incident)
+    if not incident.parent_ticket_id:
+        raise IncidentError("Create or adopt a parent ticket first; tickets are linked to it.")
+    wanted = list(dict.fromkeys(int(t) for t in ticket_ids))
+    if not wanted:
+        raise IncidentError("Choose at least one ticket to link.")
+    with committing(db_session):
+        return queue.enqueue(
+            db_session,
+            kind="link",
+            key=f"link:{incident.parent_ticket_id}",
+            incident_id=incident.id,
+            params={"ticket_ids": wanted, "move": move},
+            total=len(wanted),
+            by=by,
+            now=now,
+        )
+
+
+def start_merge(
+    db_session: Session,
+    incident: Incident,
+    *,
+    target_id: int,
+    source_ids: Sequence[int],
+    by: str,
+    now: datetime,
+) -> Operation:
+    """Write the merge ledger rows and record the merge for a worker; commits."""
+    with committing(db_session):
+        rows = merges.plan(
+            db_session, incident, target_id=target_id, source_ids=source_ids, by=by, now=now
+        )
+        return queue.enqueue(
+            db_session,
+            kind="merge",
+            key=f"merge:{incident.id}",
+            incident_id=incident.id,
+            params={"row_ids": [row.id for row in rows]},
+            total=len(rows),
+            by=by,
+            now=now,
+        )
+
+
+def _incident(job: Job) -> Incident:
+    incident = job.db_session.get(Incident, job.operation.incident_id or 0)
+    if incident is None:
+        raise IncidentError("The incident no longer exists.")
+    return incident
+
+
+def run_refresh(job: Job) -> Finished:
+    """Re-read the contacts; the new snapshot and the operation's end commit together."""
+    result = refresh(
+        job.db_session,
+        job.gateway,
+        _incident(job),
+        job.settings,
+        now=job.clock.now(),
+        progress=job.progress,
+        by=job.operation.requested_by,
+    )
+    summary = {
+        "ok": result.ok,
+        "contacts": result.contacts if result.ok else None,
+        "organizations": result.organizations,
+        "people": result.people,
+        "missing": list(result.missing),
+        "requests": result.requests,
+    }
+    return Finished("done" if result.ok else "failed", result=summary, error=result.error)
+
+
+def run_link(job: Job) -> Finished:
+    """Link chunk by chunk; each chunk's job id is committed before waiting for it, and its
+    outcomes with its rows (the link ledger), so a worker taking over repeats nothing."""
+    operation, incident = job.operation, _incident(job)
+    wanted = [int(t) for t in operation.params["ticket_ids"]]
+    outcomes: list[dict[str, Any]] = list(operation.outcomes)
+    recorded = {o["ticket_id"] for o in outcomes}
+    remaining = [t for t in wanted if t not in recorded]
+    by = operation.requested_by
+    if operation.attempts > 1 and remaining:
+        outcomes += _resume_link(job, incident, remaining)
+        _save(job, outcomes)
+        recorded = {o["ticket_id"] for o in outcomes}
+        remaining = [t for t in remaining if t not in recorded]
+
+    def submitted(job_id: str, chunk: list[int]) -> None:
+        operation.result = {"in_flight": {"job_id": job_id, "ticket_ids": chunk}}
+        job.checkpoint()
+
+    for chunk in chunks(remaining, 100):
+        linked = ticket_actions.link(
+            job.db_session,
+            job.gateway,
+            incident,
+            chunk,
+            by=by,
+            now=job.clock.now(),
+            settings=job.settings,
+            move=bool(operation.params.get("move")),
+            on_submitted=submitted,
+        )
+        outcomes += [o.__dict__ for o in linked]
+        _save(job, outcomes)
+        job.progress(len(outcomes), len(wanted))
+    ok = sum(1 for o in outcomes if o["ok"])
+    return Finished(outcomes=outcomes, result={"linked": ok, "not_linked": len(outcomes) - ok})
+
+
+def _resume_link(job: Job, incident: Incident, remaining: list[int]) -> list[dict[str, Any]]:
+    """The last worker died mid-way: let its Zendesk job finish, then record what it linked."""
+    in_flight = job.operation.result.get("in_flight")
+    if in_flight:
+        with suppress(ZendeskError):  # gone or failed: asking for the tickets tells the rest
+            job.gateway.wait_for_job(str(in_flight["job_id"]))
+    confirmed = ticket_actions.confirm_links(
+        job.db_session,
+        job.gateway,
+        incident,
+        remaining,
+        by=job.operation.requested_by,
+        now=job.clock.now(),
+        settings=job.settings,
+    )
+    return [o.__dict__ for o in confirmed]
+
+
+def _save(job: Job, outcomes: list[dict[str, Any]]) -> None:
+    job.operation.outcomes = list(outcomes)
+    job.operation.result = {}
+    job.checkpoint()
+
+
+def run_merge(job: Job) -> Finished:
+    """Carry out each merge ledger row; a resumed one asks Zendesk before merging again."""
+    row_ids = [int(r) for r in job.operation.params["row_ids"]]
+    outcomes: list[dict[str, Any]] = []
+    states = []
+    for done, row_id in enumerate(row_ids, start=1):
+        row = job.db_session.get_one(MergeRequest, row_id)
+        if job.operation.attempts > 1:
+            merges.resume(row)
+        row = merges.perform(
+            job.db_session, job.gateway, row, commit=job.checkpoint, now=job.clock.now()
+        )
+        job.checkpoint()
+        outcomes += row.outcomes
+        states.append(
+            {"target_id": row.target_id, "source_ids": row.source_ids, "state": row.state}
+        )
+        job.progress(done, len(row_ids))
+    return Finished(outcomes=outcomes, result={"merges": states})
+
+
+HANDLERS: dict[str, Callable[[Job], Finished]] = {
+    "refresh": run_refresh,
+    "link": run_link,
+    "merge": run_merge,
+}
