@@ -75,6 +75,9 @@ class Worker:
             except SQLAlchemyError as error:  # the database went away: try again later
                 log.warning("worker %s cannot reach the database: %s", self.owner, error)
                 ran = False
+            except Exception:  # a bug must not stop the worker: log it and go on
+                log.exception("worker %s failed", self.owner)
+                ran = False
             if not ran:
                 self.wake.wait(self.settings.worker.poll_seconds)
                 self.wake.clear()
@@ -98,15 +101,20 @@ class Worker:
         return True
 
     def _run(self, operation_id: int) -> None:
-        gateway = self.make_gateway()
-        heart = _Heart(self, operation_id, gateway)
-        heart.start()
-        try:
-            with self.session_factory() as db_session:
-                self._work(db_session, db_session.get_one(Operation, operation_id), heart)
-        finally:
-            heart.stop()
-            gateway.close()
+        with self.session_factory() as db_session:
+            operation = db_session.get_one(Operation, operation_id)
+            try:
+                gateway = self.make_gateway()
+            except Exception as error:  # e.g. Zendesk not configured: say so on the operation
+                self._end(db_session, operation, Finished("failed", error=f"Zendesk: {error}"))
+                return
+            heart = _Heart(self, operation_id, gateway)
+            heart.start()
+            try:
+                self._work(db_session, operation, heart)
+            finally:
+                heart.stop()
+                gateway.close()
 
     def _work(self, db_session: Session, operation: Operation, heart: _Heart) -> None:
         def checkpoint() -> None:
@@ -133,12 +141,17 @@ class Worker:
             db_session.rollback()
             log.warning("operation %s failed: %s", operation.id, error)
             finished = Finished("failed", error=str(error) or type(error).__name__)
-        if heart.lost.is_set() or not queue.finish(
-            db_session, operation, finished, owner=self.owner, now=self.clock.now()
-        ):
+        if heart.lost.is_set():
             db_session.rollback()  # another worker holds it now and will record the end
             return
-        db_session.commit()
+        self._end(db_session, operation, finished)
+
+    def _end(self, db_session: Session, operation: Operation, finished: Finished) -> None:
+        """Record the end with the work's own changes, unless another worker holds it now."""
+        if queue.finish(db_session, operation, finished, owner=self.owner, now=self.clock.now()):
+            db_session.commit()
+        else:
+            db_session.rollback()
 
 
 class _Heart:

@@ -266,3 +266,73 @@ def test_the_deploying_gunicorn_command_serves_comms(tmp_path):
         server.terminate()
         server.wait()
         server.stderr.close()
+
+
+def test_comms_worker_runs_what_the_web_recorded_and_stops_on_sigterm(tmp_path):
+    import signal
+    import time
+
+    from comms.clock import Clock
+    from comms.db import make_sessionmaker
+    from comms.incidents.models import Incident
+    from comms.operations import queue
+
+    config = tmp_path / "config.toml"
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[worker]\npoll_seconds = 0.2\n'
+        '[zendesk]\nurl = "http://127.0.0.1:9"\nemail = "comms@agency.test"\ntoken = "t"\n'
+    )
+    assert installed("init-db", config=config).returncode == 0
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+
+    def record_refresh() -> int:
+        with sessions() as db_session:
+            incident = db_session.query(Incident).first() or Incident(
+                title="Sites down", severity="major", declared_at=Clock().now(), keywords=[]
+            )
+            db_session.add(incident)
+            db_session.flush()
+            operation = queue.enqueue(
+                db_session,
+                kind="refresh",
+                key=f"refresh:{incident.id}",
+                incident_id=incident.id,
+                params={},
+                total=0,
+                by="manager@agency.test",
+                now=Clock().now(),
+            )
+            db_session.commit()
+            return operation.id
+
+    def state(operation_id: int) -> str:
+        with sessions() as db_session:
+            return queue.get(db_session, operation_id).state
+
+    first = record_refresh()
+    script = Path(sys.executable).with_name("comms")
+    env = {**os.environ, "COMMS_CONFIG": str(config)}
+    worker = subprocess.Popen(
+        [str(script), "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while state(first) in ("queued", "running"):
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert state(first) == "done"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0 and "comms worker: 1 worker(s) running operations" in output
+    second = record_refresh()
+    result = installed("scheduler", "--once", "--workers", "1", config=config)
+    assert result.returncode == 0, result.stderr
+    assert state(second) == "done"
+    engine.dispose()

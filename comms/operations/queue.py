@@ -66,7 +66,6 @@ def enqueue(
         with db_session.begin_nested():
             db_session.add(operation)
     except IntegrityError:  # one is already under way: join it
-        db_session.expunge(operation)
         found = db_session.scalar(select(Operation).where(Operation.busy_key == key))
         if found is None:  # it finished in between: record ours after all
             return enqueue(

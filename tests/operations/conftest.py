@@ -58,14 +58,14 @@ class Processes:
         self.config, self.folder, self.running = config, folder, []
 
     def start(self, *command: str) -> subprocess.Popen:
-        log = (self.folder / f"process-{len(self.running)}.log").open("w")
-        process = subprocess.Popen(
-            [str(BIN / command[0]), *command[1:]],
-            cwd=self.folder,
-            env={**os.environ, "COMMS_CONFIG": str(self.config)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (self.folder / f"process-{len(self.running)}.log").open("w") as log:
+            process = subprocess.Popen(
+                [str(BIN / command[0]), *command[1:]],
+                cwd=self.folder,
+                env={**os.environ, "COMMS_CONFIG": str(self.config)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.running.append(process)
         return process
 

@@ -171,6 +171,8 @@ def test_a_worker_killed_half_way_through_linking_300_tickets(
     assert answer.status_code == 202
     operation_id = answer.get_json()["operation"]["id"]
     wait_for(lambda: operation_row(db_session, operation_id).done >= 100, "the first chunk")
+    # Half-way: Zendesk is working through the second chunk's job when the worker dies.
+    wait_for(lambda: zendesk_writes.total() >= 150, "Zendesk to link half the tickets")
     first.send_signal(signal.SIGKILL)
     first.wait()
     processes.start("comms", "worker")
