@@ -1,7 +1,7 @@
 """i17: operations become a durable queue (params, lease, heartbeat, busy_key)
 
-Revision ID: 0004_i17_operations_queue
-Revises: 0003_i16_slack_updates_reported
+Revision ID: 0005_i17_operations_queue
+Revises: 0004_i12_throttle_sessions
 Create Date: 2026-12-02 01:44:16.936954
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import comms.db
 
 
-revision = '0004_i17_operations_queue'
-down_revision = '0003_i16_slack_updates_reported'
+revision = '0005_i17_operations_queue'
+down_revision = '0004_i12_throttle_sessions'
 branch_labels = None
 depends_on = None
 
