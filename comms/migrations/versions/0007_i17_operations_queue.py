@@ -1,7 +1,7 @@
 """i17: operations become a durable queue (params, lease, heartbeat, busy_key)
 
-Revision ID: 0005_i17_operations_queue
-Revises: 0004_i12_throttle_sessions
+Revision ID: 0007_i17_operations_queue
+Revises: i14_delivery_counts
 Create Date: 2026-12-02 01:44:16.936954
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import comms.db
 
 
-revision = '0005_i17_operations_queue'
-down_revision = '0004_i12_throttle_sessions'
+revision = '0007_i17_operations_queue'
+down_revision = 'i14_delivery_counts'
 branch_labels = None
 depends_on = None
 
