@@ -139,7 +139,9 @@ def _flash_result(operation: Operation) -> None:
             "success",
         )
     else:
-        flash(f"Could not refresh the contacts; the last list is kept. {operation.error}", "error")
+        flash(
+            f"The contacts were not refreshed (the last list is kept): {operation.error}", "error"
+        )
 
 
 @bp.get("/organizations/search")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import Flask
 
@@ -44,7 +47,40 @@ def overdue(moment: datetime | None) -> bool:
     return moment is not None and moment < context.now()
 
 
+@dataclass
+class OutcomeGroup:
+    """Tickets of a bulk operation that ended the same way, said once."""
+
+    ok: bool
+    message: str
+    ticket_ids: list[int] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """ "Ticket 7", or "300 tickets (1, 2, 3, … 300)"."""
+        ids = self.ticket_ids
+        if len(ids) == 1:
+            return f"Ticket {ids[0]}"
+        shown = ", ".join(map(str, ids)) if len(ids) <= 8 else f"{ids[0]}, {ids[1]}, … {ids[-1]}"
+        return f"{len(ids)} tickets ({shown})"
+
+
+def grouped(outcomes: list[dict[str, Any]]) -> list[OutcomeGroup]:
+    """Per-ticket outcomes grouped by what happened, so one reason reads as one sentence."""
+    groups: dict[tuple[bool, str], OutcomeGroup] = {}
+    for outcome in outcomes:
+        key = (bool(outcome.get("ok")), str(outcome.get("message") or ""))
+        groups.setdefault(key, OutcomeGroup(*key)).ticket_ids.append(outcome["ticket_id"])
+    return list(groups.values())
+
+
 def init_app(app: Flask) -> None:
-    for name, function in {"local": local, "ago": ago, "until": until}.items():
+    filters: dict[str, Callable[..., Any]] = {
+        "local": local,
+        "ago": ago,
+        "until": until,
+        "grouped": grouped,
+    }
+    for name, function in filters.items():
         app.add_template_filter(function, name)
     app.add_template_test(overdue, "overdue")

@@ -236,7 +236,7 @@ def resolve_incident(ref: str):
     if outcome.parent_solved:
         flash(f"Parent ticket #{incident.parent_ticket_id} is solved in Zendesk.", "success")
     elif solve:
-        flash(f"The parent ticket is NOT solved: {outcome.zendesk_problem}", "error")
+        flash(outcome.zendesk_problem, "error")  # "Zendesk did not solve parent ticket #…: why"
     return _back(incident)
 
 

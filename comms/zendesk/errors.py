@@ -136,8 +136,7 @@ def _from_status(
         )
     if status == 403:
         return ZendeskRefused(
-            f"the Zendesk user {email} may not do this ({describe_body(body)}): "
-            "give it an agent or admin role"
+            f"the Zendesk user {email} may not do this: give it an agent or admin role"
         )
     if isinstance(body, dict) and body.get("error") == "TooManyJobs":
         return ZendeskRateLimited(

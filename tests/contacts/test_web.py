@@ -107,7 +107,7 @@ def test_zendesk_outage_is_flashed_and_the_list_kept(login, incident, clients, s
     page = post(client, incident, "organizations/tag", tag="platform_drupal")
     assert "keeps failing (HTTP 503)" in page and 'value="platform_drupal"' in page
     page = post(client, incident, "refresh")
-    assert "Could not refresh the contacts; the last list is kept." in page
+    assert "The contacts were not refreshed (the last list is kept): Zendesk at" in page
     assert "The last refresh failed: Zendesk at http://127.0.0.1:" in page
     assert "senior stakeholder of Acme" in page and "Charlie" not in page
 
