@@ -300,6 +300,8 @@ def add_contact(
     name = (name or "").strip()
     if CONTROL.search(name):
         raise ValueError("The name cannot hold line breaks or other control characters.")
+    if len(name) > 255:
+        raise ValueError("The name must have at most 255 characters.")
     _override(db_session, incident, address, name, "add", by, now)
     rebuild(db_session, incident, settings)
     label = f"{name} <{address}>" if name else address

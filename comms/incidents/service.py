@@ -50,8 +50,14 @@ def check_severity(severity: str) -> str:
 
 
 def _check_details(
-    settings: Settings, business_unit: str, lead_email: str, comms_manager: User | None
+    settings: Settings,
+    business_unit: str,
+    lead_name: str,
+    lead_email: str,
+    comms_manager: User | None,
 ) -> None:
+    if len(lead_name) > 200:
+        raise IncidentError("The incident lead's name must have at most 200 characters.")
     units = settings.web.business_units
     if business_unit and business_unit not in units:
         raise IncidentError(f"Business unit {business_unit!r} is not one of {', '.join(units)}.")
@@ -81,7 +87,7 @@ def declare(
     title = check_title(title)
     check_severity(severity)
     lead_email = lead_email.strip()
-    _check_details(settings, business_unit, lead_email, comms_manager)
+    _check_details(settings, business_unit, lead_name.strip(), lead_email, comms_manager)
     incident = Incident(
         title=title,
         description=description.strip(),

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from comms.contacts.models import AffectedOrganization
+from comms.ids import parse_id
 from comms.incidents.models import Incident, WebhookEvent
 from comms.incidents.service import open_incidents
 from comms.incidents.tickets import add_candidate
@@ -49,9 +50,10 @@ def _int(data: dict[str, Any], key: str) -> int | None:
     value = data.get(key)
     if value in (None, "", "null"):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise WebhookRefused(f"The ticket's {key} {value!r} is not an id.")
-    return int(value)
+    found = parse_id(value)
+    if found is None:
+        raise WebhookRefused(f"The ticket's {key} {repr(value)[:40]} is not an id.")
+    return found
 
 
 def _text(data: dict[str, Any], key: str, default: str = "") -> str:

@@ -6,9 +6,11 @@ from flask import Flask, abort, render_template, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter, ValidationError
 
 from comms.auth import service as auth_service
 from comms.auth.models import User
+from comms.ids import parse_number
 from comms.web import context
 from comms.web.api import SAFE_METHODS
 
@@ -22,6 +24,22 @@ NOT_FOUND = "There is nothing at this address. The incident or page may not exis
 FORBIDDEN = "Your account can see everything but change nothing. Ask an admin for the manager role."
 # Pages anyone may reach; the API checks its own bearer tokens.
 PUBLIC_ENDPOINTS = {"auth.login", "dashboard.healthz", "static"}
+
+
+class IdConverter(BaseConverter):
+    """`<int:...>` in an address: ASCII digits within 64 bits, else the page is not found."""
+
+    regex = r"[0-9]+"
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        number = parse_number(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: object) -> str:
+        return str(int(str(value)))
 
 
 @login_manager.user_loader
@@ -73,6 +91,7 @@ def init_app(app: Flask) -> None:
         updates,
     )
 
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     login_manager.init_app(app)
     filters.init_app(app)
     headers.init_app(app)

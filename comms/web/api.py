@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from comms.auth import service
+from comms.ids import parse_id
 from comms.web.context import db, now
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# No request of ours needs more; a deeper or bigger body is refused before it is used.
+MAX_JSON_DEPTH = 32
+MAX_JSON_BYTES = 1_000_000
 # Zendesk, incident.io and Slack call with their own signatures, not a bearer token.
 UNAUTHENTICATED = {
     "api.zendesk_webhook",
@@ -58,19 +64,45 @@ def _authenticate():
     return None
 
 
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in a parsed JSON value."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            level.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(data: bytes) -> object:
+    """A request body's JSON, or a clear 400 (413 when too big): never a server error."""
+    if len(data) > MAX_JSON_BYTES:
+        raise ApiError(413, "too_large", f"The body is over {MAX_JSON_BYTES:,} bytes.")
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "bad_request", "The body is not JSON.") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise ApiError(400, "bad_request", f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.")
+    return value
+
+
 def json_body() -> dict:
     """The request's JSON object, or a clear 400."""
-    body = request.get_json(silent=True)
-    if body is None and not request.data:
+    data = request.get_data()
+    if not data:
         return {}
+    body = parse_json(data)
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object.")
     return body
 
 
 def is_id(value: object) -> bool:
-    """A Zendesk or database id: a positive whole number (JSON true is not 1)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    """A Zendesk or database id: a whole number from 1 to 2**63 - 1 (JSON true is not 1)."""
+    return isinstance(value, int) and parse_id(value) is not None
 
 
 @bp.get("/me")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import cast
 
@@ -11,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from comms.incident_io import jobs, webhook
 from comms.incident_io.models import ReceivedWebhook
-from comms.web.api import ApiError, bp
+from comms.web.api import ApiError, bp, parse_json
 from comms.web.context import clock, db, now, services, settings
 
 
@@ -30,7 +29,7 @@ def incident_io_webhook():
     except webhook.WebhookRefused as error:
         raise ApiError(401, "refused", str(error)) from None
     try:
-        event_type, incident_id = webhook.hinted_incident(json.loads(body))
+        event_type, incident_id = webhook.hinted_incident(parse_json(body))
     except ValueError as error:
         raise ApiError(400, "bad_request", str(error) or "The body is not JSON.") from None
     if not incident_id:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import g, jsonify, request
 
 from comms import timeline
@@ -13,7 +11,7 @@ from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.incidents import service, tickets, webhook
 from comms.incidents.models import Incident
-from comms.web.api import ApiError, bp, is_id, json_body
+from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
 from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
 from comms.zendesk import TicketNotFound, ZendeskError
@@ -195,15 +193,26 @@ def candidate_json(c) -> dict:
 
 @bp.get("/incidents/<ref>/candidates")
 def list_candidates(ref: str):
-    """Candidate tickets; ?refresh=true asks Zendesk first."""
+    """Candidate tickets found so far (a GET changes nothing: POST asks Zendesk again)."""
     incident = load_incident(ref)
-    if request.args.get("refresh") in ("1", "true", "yes"):
-        try:
-            ticket_actions.refresh_candidates(
-                db(), gateway(), incident, settings=settings(), now=now()
-            )
-        except ZendeskError as error:
-            raise zendesk_error(error) from None
+    if "refresh" in request.args:
+        raise ApiError(
+            400,
+            "bad_request",
+            f"A GET changes nothing: POST /api/v1/incidents/{incident.reference}/candidates "
+            "to ask Zendesk again.",
+        )
+    return {"candidates": [candidate_json(c) for c in tickets.candidates(db(), incident)]}
+
+
+@bp.post("/incidents/<ref>/candidates")
+def refresh_candidates(ref: str):
+    """Ask Zendesk again for tickets that look related, then list the candidates."""
+    incident = load_incident(ref)
+    try:
+        ticket_actions.refresh_candidates(db(), gateway(), incident, settings=settings(), now=now())
+    except ZendeskError as error:
+        raise zendesk_error(error) from None
     return {"candidates": [candidate_json(c) for c in tickets.candidates(db(), incident)]}
 
 
@@ -302,10 +311,7 @@ def zendesk_webhook():
         )
     except webhook.WebhookRefused as error:
         raise ApiError(401, "refused", str(error)) from None
-    try:
-        event = json.loads(body)
-    except ValueError:
-        raise ApiError(400, "bad_request", "The body is not JSON.") from None
+    event = parse_json(body)
     try:
         if not isinstance(event, dict):
             raise webhook.WebhookRefused("The body is not a JSON object.")

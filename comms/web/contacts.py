@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from comms.actions import operations as operation_actions
 from comms.contacts import service
 from comms.contacts.rules import how_added, is_priority, seniors_included
+from comms.ids import parse_id
 from comms.incidents.models import Incident
 from comms.operations import queue
 from comms.operations.models import Operation
@@ -174,8 +175,8 @@ def search_organizations(ref: str):
 def add_organization(ref: str):
     """Add an organisation chosen in the name search, then read its people."""
     incident = _incident(ref, change=True)
-    raw = request.form.get("organization_id", "")
-    if not raw.isdigit():
+    organization_id = parse_id(request.form.get("organization_id", ""))
+    if organization_id is None:
         flash("Choose an organisation from the search results.", "error")
         return _back(incident, org_q=request.form.get("org_q", ""))
     try:
@@ -183,7 +184,7 @@ def add_organization(ref: str):
             db(),
             gateway(),
             incident,
-            [int(raw)],
+            [organization_id],
             how="by name",
             by=actor(),
             now=now(),

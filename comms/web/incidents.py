@@ -14,6 +14,7 @@ from comms.actions import operations as operation_actions
 from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.auth.service import staff
+from comms.ids import parse_id
 from comms.incident_io.service import followed
 from comms.incidents import merges, service, tickets
 from comms.incidents.models import SEVERITIES, STATUSES, Incident
@@ -81,15 +82,15 @@ def declare():
     fields = declare_fields(form)
     ticket_id = form.get("from_ticket_id", "").strip()
     try:
-        if ticket_id and not ticket_id.isdigit():
-            raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
+        if ticket_id and parse_id(ticket_id) is None:
+            raise service.IncidentError(f"Ticket id {ticket_id[:40]!r} is not a ticket id.")
         incident = actions.declare(
             db(),
             gateway(),
             by=actor(),
             now=now(),
             settings=settings(),
-            from_ticket_id=int(ticket_id) if ticket_id else None,
+            from_ticket_id=parse_id(ticket_id),
             ticket_as_parent=form.get("ticket_as_parent") == "on",
             auto_link=form.get("auto_link") == "on",
             **fields,
@@ -136,9 +137,10 @@ def show(ref: str):
 
 
 def _operation(incident: Incident, operation_id: str | None) -> Operation | None:
-    if not operation_id or not operation_id.isdigit():
+    found_id = parse_id(operation_id)
+    if found_id is None:
         return None
-    operation = queue.get(db(), int(operation_id))
+    operation = queue.get(db(), found_id)
     return operation if operation and operation.incident_id == incident.id else None
 
 
@@ -203,10 +205,10 @@ def parent(ref: str):
     incident = load_incident(ref)
     ticket_id = request.form.get("ticket_id", "").strip()
     try:
-        if ticket_id and not ticket_id.isdigit():
-            raise service.IncidentError(f"Ticket id {ticket_id!r} is not a number.")
+        if ticket_id and parse_id(ticket_id) is None:
+            raise service.IncidentError(f"Ticket id {ticket_id[:40]!r} is not a ticket id.")
         ticket = actions.set_parent(
-            db(), gateway(), incident, int(ticket_id) if ticket_id else None, by=actor(), now=now()
+            db(), gateway(), incident, parse_id(ticket_id), by=actor(), now=now()
         )
     except PROBLEMS as error:
         flash(f"The parent ticket was not set: {error}", "error")
@@ -231,7 +233,8 @@ def refresh_candidates(ref: str):
 
 
 def _selected_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("ticket_ids") if v.strip().isdigit()]
+    found = (parse_id(v) for v in request.form.getlist("ticket_ids"))
+    return [ticket_id for ticket_id in found if ticket_id is not None]
 
 
 @bp.post("/<ref>/link")
@@ -280,13 +283,13 @@ def confirm_merge(ref: str):
     """Ask for confirmation before merging: Zendesk cannot undo a merge."""
     incident = load_incident(ref)
     ticket_ids = _selected_ids()
-    target = request.form.get("target_id", "").strip()
-    if not target.isdigit() or not ticket_ids:
+    target = parse_id(request.form.get("target_id", ""))
+    if target is None or not ticket_ids:
         flash("Select the duplicate tickets and the ticket to merge them into.", "error")
         return back(incident, "#tickets")
-    sources = [t for t in ticket_ids if t != int(target)]
+    sources = [t for t in ticket_ids if t != target]
     return render_template(
-        "merge_confirm.html", incident=incident, target_id=int(target), sources=sources
+        "merge_confirm.html", incident=incident, target_id=target, sources=sources
     )
 
 
@@ -294,12 +297,12 @@ def confirm_merge(ref: str):
 def merge(ref: str):
     """Record the confirmed merge for a worker (at most 5 sources per Zendesk request)."""
     incident = load_incident(ref)
-    target = request.form.get("target_id", "")
+    target = parse_id(request.form.get("target_id", ""))
     try:
         operation = operation_actions.start_merge(
             db(),
             incident,
-            target_id=int(target) if target.isdigit() else 0,
+            target_id=target or 0,
             source_ids=_selected_ids(),
             by=actor(),
             now=now(),

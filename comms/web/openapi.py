@@ -65,7 +65,8 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
             "ticket_id": {"type": "integer"},
         },
     ),
-    ("get", "/incidents/{ref}/candidates", "Candidate tickets (?refresh=true)", None),
+    ("get", "/incidents/{ref}/candidates", "Candidate tickets found so far", None),
+    ("post", "/incidents/{ref}/candidates", "Ask Zendesk again, then list the candidates", {}),
     (
         "post",
         "/incidents/{ref}/links",

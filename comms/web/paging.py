@@ -8,6 +8,7 @@ from typing import TypeVar
 from flask import abort, request, url_for
 
 from comms.db import Page
+from comms.ids import parse_number
 
 Item = TypeVar("Item")
 
@@ -19,9 +20,10 @@ def page_after(raw: str | None) -> int | None:
     """The cursor given (a whole number the previous page named), or None for the first page."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    cursor = parse_number(raw)
+    if cursor is None:
         abort(400, f"page[after] must be the cursor a previous page gave, not “{raw[:40]}”.")
-    return int(raw)
+    return cursor
 
 
 def page_size() -> int:
@@ -29,9 +31,10 @@ def page_size() -> int:
     raw = request.args.get("page[size]", "")
     if raw == "":
         return DEFAULT_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SIZE:
+    size = parse_number(raw)
+    if size is None or not 1 <= size <= MAX_SIZE:
         abort(400, f"page[size] must be a whole number from 1 to {MAX_SIZE}.")
-    return int(raw)
+    return size
 
 
 def paging() -> tuple[int, int | None]:

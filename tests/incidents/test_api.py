@@ -66,9 +66,7 @@ def test_the_whole_ticket_flow_through_the_api(api, sandbox, desk):
     ).get_json()["reference"]
     parent = client.post(f"/api/v1/incidents/{ref}/parent-ticket").get_json()
     assert parent["type"] == "problem"
-    candidates = client.get(f"/api/v1/incidents/{ref}/candidates?refresh=true").get_json()[
-        "candidates"
-    ]
+    candidates = client.post(f"/api/v1/incidents/{ref}/candidates").get_json()["candidates"]
     assert {c["ticket_id"] for c in candidates} == set(desk.tickets[:3])
     linking = follow(
         client, client.post(f"/api/v1/incidents/{ref}/links", json={"ticket_ids": desk.tickets[:2]})
@@ -346,3 +344,18 @@ def test_patch_refuses_what_it_cannot_change(api):
     )
     assert client.patch(f"/api/v1/incidents/{ref}", json={}).status_code == 400
     assert client.get(f"/api/v1/incidents/{ref}").get_json()["title"] == "x"
+
+
+def test_a_get_of_candidates_never_asks_zendesk_even_with_refresh(api, incident, desk):
+    viewer = api("viewer")
+    base = f"/api/v1/incidents/{incident.reference}/candidates"
+    response = viewer.get(f"{base}?refresh=true")
+    assert response.status_code == 400
+    assert (
+        f"POST /api/v1/incidents/{incident.reference}/candidates" in response.get_json()["message"]
+    )
+    assert viewer.get(base).get_json()["candidates"] == []  # nothing was added
+    assert viewer.post(base).status_code == 403
+    found = api("manager").post(base).get_json()["candidates"]
+    assert {c["ticket_id"] for c in found} == set(desk.tickets[:3])
+    assert len(viewer.get(base).get_json()["candidates"]) == 3
