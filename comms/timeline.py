@@ -48,9 +48,14 @@ def events(db_session: Session, incident: Incident) -> list[TimelineEvent]:
 
 
 def events_page(
-    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+    db_session: Session,
+    incident: Incident,
+    *,
+    size: int,
+    after: int | None = None,
+    newest_first: bool = True,
 ) -> Page[TimelineEvent]:
-    """One page of the timeline, newest first, as the incident page shows it."""
+    """One page of the timeline, newest first as the page shows it (or oldest first)."""
     return keyset_page(
         db_session,
         select(TimelineEvent).where(TimelineEvent.incident_id == incident.id),
@@ -58,7 +63,7 @@ def events_page(
         id_column=TimelineEvent.id,
         size=size,
         after=after,
-        descending=True,
+        descending=newest_first,
     )
 
 

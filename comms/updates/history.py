@@ -102,6 +102,20 @@ def find(db_session: Session, incident: Incident, number: int) -> Update | None:
     return db_session.scalar(select(Update).filter_by(incident_id=incident.id, number=number))
 
 
+def deliveries_page(
+    db_session: Session, update: Update, *, size: int, after: int | None = None
+) -> Page[Delivery]:
+    """One page of an update's deliveries, in the order they were written."""
+    return keyset_page(
+        db_session,
+        select(Delivery).where(Delivery.update_id == update.id),
+        (Delivery.id,),
+        id_column=Delivery.id,
+        size=size,
+        after=after,
+    )
+
+
 def deliveries(db_session: Session, update: Update) -> list[Delivery]:
     """Every delivery of an update, in the order they were written."""
     return list(

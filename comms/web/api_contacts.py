@@ -15,7 +15,7 @@ from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.api_operations import accepted
 from comms.web.context import actor, db, gateway, load_incident, now, settings
-from comms.web.paging import links, paging
+from comms.web.paging import paged, paging
 from comms.zendesk import ZendeskError
 
 BASE = "/incidents/<ref>"
@@ -77,12 +77,7 @@ def _contacts_json(incident: Incident, page: ContactPage, size: int) -> dict[str
         "count": incident.contact_count,
         "refreshed_at": refreshed.isoformat() if refreshed else None,
         "refresh_error": incident.contacts_refresh_error or None,
-        "contacts": [contact_json(c) for c in page.contacts],
-        "meta": {
-            "has_more": page.after is not None,
-            "after_cursor": None if page.after is None else str(page.after),
-        },
-        "links": links(page.after, size),
+        **paged("contacts", [contact_json(c) for c in page.contacts], page.after, size),
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import g, jsonify, request
 
 from comms import timeline
@@ -14,6 +16,7 @@ from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
 from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
+from comms.web.paging import api_page, paged
 from comms.zendesk import TicketNotFound, ZendeskError
 
 
@@ -202,7 +205,7 @@ def list_candidates(ref: str):
             f"A GET changes nothing: POST /api/v1/incidents/{incident.reference}/candidates "
             "to ask Zendesk again.",
         )
-    return {"candidates": [candidate_json(c) for c in tickets.candidates(db(), incident)]}
+    return _candidates_page(incident)
 
 
 @bp.post("/incidents/<ref>/candidates")
@@ -213,7 +216,12 @@ def refresh_candidates(ref: str):
         ticket_actions.refresh_candidates(db(), gateway(), incident, settings=settings(), now=now())
     except ZendeskError as error:
         raise zendesk_error(error) from None
-    return {"candidates": [candidate_json(c) for c in tickets.candidates(db(), incident)]}
+    return _candidates_page(incident)
+
+
+def _candidates_page(incident: Incident) -> dict:
+    page, size = api_page(partial(tickets.candidates_page, db(), incident))
+    return paged("candidates", [candidate_json(c) for c in page.rows], page.after, size)
 
 
 @bp.post("/incidents/<ref>/links")
@@ -261,20 +269,22 @@ def merge_tickets(ref: str):
 def incident_tickets(ref: str):
     """The parent ticket and the linked and merged tickets."""
     incident = load_incident(ref)
+    page, size = api_page(partial(tickets.linked_page, db(), incident))
+    rows = [
+        {
+            "ticket_id": t.ticket_id,
+            "subject": t.subject,
+            "state": t.state,
+            "organization_id": t.organization_id,
+            "requester_id": t.requester_id,
+            "linked_at": t.linked_at.isoformat(),
+            "linked_by": t.linked_by,
+        }
+        for t in page.rows
+    ]
     return {
         "parent_ticket_id": incident.parent_ticket_id,
-        "tickets": [
-            {
-                "ticket_id": t.ticket_id,
-                "subject": t.subject,
-                "state": t.state,
-                "organization_id": t.organization_id,
-                "requester_id": t.requester_id,
-                "linked_at": t.linked_at.isoformat(),
-                "linked_by": t.linked_by,
-            }
-            for t in tickets.linked_tickets(db(), incident)
-        ],
+        **paged("tickets", rows, page.after, size),
     }
 
 
@@ -282,18 +292,18 @@ def incident_tickets(ref: str):
 def incident_timeline(ref: str):
     """Everything done on the incident, oldest first."""
     incident = load_incident(ref)
-    return {
-        "timeline": [
-            {
-                "at": e.at.isoformat(),
-                "actor": e.actor,
-                "kind": e.kind,
-                "summary": e.summary,
-                "details": e.details,
-            }
-            for e in timeline.events(db(), incident)
-        ]
-    }
+    page, size = api_page(partial(timeline.events_page, db(), incident, newest_first=False))
+    rows = [
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "kind": e.kind,
+            "summary": e.summary,
+            "details": e.details,
+        }
+        for e in page.rows
+    ]
+    return paged("timeline", rows, page.after, size)
 
 
 @bp.post("/zendesk/webhook")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import jsonify
 
 from comms.actions.updates import pause_or_resume
@@ -9,6 +11,7 @@ from comms.mail.render import TemplateProblem
 from comms.updates import history, messages, resolve, service
 from comms.web.api import ApiError, bp, json_body
 from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
+from comms.web.paging import api_page, paged
 from comms.web.updates import deliver_in_background
 
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
@@ -53,7 +56,7 @@ def api_publish_update(ref: str):
     except PROBLEMS as problem:
         raise _problem(problem) from problem
     deliver_in_background()
-    (summary,) = [s for s in history.history(db(), incident) if s.update.id == update.id]
+    (summary,) = history.summaries(db(), [update])
     return history.update_json(summary), 201
 
 
@@ -61,11 +64,12 @@ def api_publish_update(ref: str):
 def api_list_updates(ref: str):
     """List the incident's updates, newest first, with delivery counts by state."""
     incident = load_incident(ref)
+    page, size = api_page(partial(history.history_page, db(), incident))
     return {
         "next_update_due_at": messages.when(incident.next_update_due_at),
         "paused": incident.schedule_paused,
         "pause_reason": incident.pause_reason,
-        "updates": [history.update_json(s) for s in history.history(db(), incident)],
+        **paged("updates", [history.update_json(s) for s in page.rows], page.after, size),
     }
 
 
@@ -76,7 +80,9 @@ def api_list_deliveries(ref: str, number: int):
     update = history.find(db(), incident, number)
     if update is None:
         raise ApiError(404, "not_found", f"{incident.reference} has no update {number}.")
-    return jsonify(deliveries=[history.delivery_json(d) for d in history.deliveries(db(), update)])
+    page, size = api_page(partial(history.deliveries_page, db(), update))
+    rows = [history.delivery_json(d) for d in page.rows]
+    return jsonify(paged("deliveries", rows, page.after, size))
 
 
 @bp.post("/incidents/<ref>/updates/preview")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from comms.web.api import bp
+from comms.web.paging import DEFAULT_SIZE, MAX_SIZE
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 ACCEPTED = {
@@ -155,6 +156,55 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
 ]
 
 
+# Lists that page, Zendesk-style: ?page[size]=&page[after]=, and `meta` and `links` in the answer.
+PAGED = {
+    "/incidents/{ref}/candidates": "candidates",
+    "/incidents/{ref}/tickets": "tickets",
+    "/incidents/{ref}/timeline": "timeline",
+    "/incidents/{ref}/contacts": "contacts",
+    "/incidents/{ref}/updates": "updates",
+    "/incidents/{ref}/updates/{number}/deliveries": "deliveries",
+}
+PAGE_PARAMETERS = [
+    {
+        "name": "page[size]",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE, "default": DEFAULT_SIZE},
+        "description": "How many rows a page holds",
+    },
+    {
+        "name": "page[after]",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The cursor of the page to read: meta.after_cursor of the one before",
+    },
+]
+
+
+def _paged_answer(key: str) -> dict[str, Any]:
+    """The answer of a paged list: its rows under `key`, then `meta` and `links`."""
+    return {
+        "type": "object",
+        "required": [key, "meta", "links"],
+        "properties": {
+            key: {"type": "array", "items": {"type": "object"}},
+            "meta": {
+                "type": "object",
+                "properties": {
+                    "has_more": {"type": "boolean"},
+                    "after_cursor": {"type": ["string", "null"]},
+                },
+            },
+            "links": {
+                "type": "object",
+                "properties": {"next": {"type": ["string", "null"], "format": "uri"}},
+            },
+        },
+    }
+
+
 def _parameters(path: str) -> list[dict[str, Any]]:
     found = []
     for name in ("ref", "organization_id", "email", "number", "operation_id"):
@@ -185,6 +235,10 @@ def document() -> dict[str, Any]:
         }
         if "202" in summary:
             operation["responses"] = {"202": ACCEPTED, "4XX": operation["responses"]["4XX"]}
+        if method == "get" and path in PAGED:
+            operation["parameters"] += PAGE_PARAMETERS
+            answer = {"application/json": {"schema": _paged_answer(PAGED[path])}}
+            operation["responses"]["200"] = {"description": "One page", "content": answer}
         if body is not None:
             operation["requestBody"] = {
                 "required": False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import abort, request, url_for
 
@@ -50,6 +50,24 @@ def links(after: int | None, size: int) -> dict[str, str | None]:
     args.update({"page[size]": str(size), "page[after]": str(after)})
     assert request.endpoint is not None
     return {"next": url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)}
+
+
+def paged(key: str, items: list[Any], after: int | None, size: int) -> dict[str, Any]:
+    """A page of a list as JSON, with Zendesk's `meta` (has_more, after_cursor) and `links`."""
+    return {
+        key: items,
+        "meta": {
+            "has_more": after is not None,
+            "after_cursor": None if after is None else str(after),
+        },
+        "links": links(after, size),
+    }
+
+
+def api_page(read: Callable[..., Page[Item]]) -> tuple[Page[Item], int]:
+    """The page `?page[size]=&page[after]=` asks for, and its size."""
+    size, after = paging()
+    return read_page(read, size=size, after=after), size
 
 
 def read_page(read: Callable[..., Page[Item]], *, size: int, after: int | None) -> Page[Item]:
