@@ -19,7 +19,7 @@ from comms.incidents.models import (
     WebhookEvent,
 )
 from comms.operations.models import Operation
-from comms.slack.models import SlackThread
+from comms.slack.models import SlackPost, SlackThread
 from comms.updates.models import Delivery, Update
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "ReceivedWebhook",
     "Requester",
     "Role",
+    "SlackPost",
     "SlackThread",
     "StoredContact",
     "SyncState",

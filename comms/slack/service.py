@@ -2,8 +2,8 @@
 
 The timeline is the outbox: every client-facing action already records an entry in the same
 transaction, so nothing is posted for work rolled back, and a crash or a 429 loses nothing;
-`SlackThread.posted_through` says how far the channel got. A post that reached Slack just
-before a crash may be posted once more (at least once, never lost).
+`SlackPost` holds each entry the channel saw. A post that reached Slack just before a crash
+may be posted once more (at least once, never lost).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from comms.auth.models import User
@@ -26,7 +26,7 @@ from comms.incident_io.models import FollowedIncident
 from comms.incidents.models import Incident, TimelineEvent
 from comms.slack import messages
 from comms.slack.client import SlackClient, SlackError, SlackRateLimited
-from comms.slack.models import SlackThread
+from comms.slack.models import SlackPost, SlackThread
 from comms.updates.history import history
 
 log = logging.getLogger(__name__)
@@ -173,12 +173,13 @@ def _post_incident(
     """Post what this incident's channel has not seen yet; commit after each post."""
     posted = 0
 
-    def send(post: messages.Post) -> None:
+    def send(post: messages.Post) -> str:
         nonlocal posted
         ts = paced.post(thread.channel_id, post, thread.thread_ts)
         thread.thread_ts = thread.thread_ts or ts
         thread.last_posted_at, thread.error, thread.retry_at = clock.now(), "", None
         posted += 1
+        return ts
 
     if not thread.thread_ts:
         send(messages.opening(incident, settings))
@@ -189,9 +190,10 @@ def _post_incident(
             if _same_contacts_as_before(db_session, event)
             else messages.for_event(event, settings)
         )
-        if post is not None:
-            send(post)
-        thread.posted_through = event.id
+        ts = send(post) if post is not None else ""
+        db_session.add(
+            SlackPost(event_id=event.id, incident_id=incident.id, ts=ts, posted_at=clock.now())
+        )
         db_session.commit()
     for summary in reversed(history(db_session, incident)):
         if summary.update.number <= thread.updates_reported:
@@ -214,8 +216,8 @@ def unposted(db_session: Session, thread: SlackThread) -> list[TimelineEvent]:
         db_session.scalars(
             select(TimelineEvent)
             .where(TimelineEvent.incident_id == thread.incident_id)
-            .where(TimelineEvent.id > thread.posted_through)
             .where(TimelineEvent.kind.in_(messages.FOR_KIND))
+            .where(~exists().where(SlackPost.event_id == TimelineEvent.id))
             .order_by(TimelineEvent.id)
         )
     )

@@ -159,3 +159,43 @@ def test_text_from_people_is_escaped_for_slack(
     post_pending(sessions, settings, clock=clock)
     (first,) = slack.posts(channel)
     assert "Sites &lt;down&gt; &amp; slow (critical)" in first["text"]
+
+
+def test_an_entry_committed_after_a_later_one_is_still_posted(
+    declared, db_session, sessions, settings, clock, slack
+):
+    """Two people act at once: the first entry's transaction commits after the second's."""
+    from comms.incidents.models import Incident
+    from comms.timeline import record
+
+    incident, channel = declared
+    elsewhere = Incident(title="Elsewhere", severity="minor", declared_at=clock.now(), keywords=[])
+    db_session.add(elsewhere)
+    db_session.flush()
+    details = {"linked": [101], "refused": {}}
+    first = record(
+        db_session, incident, actor=BY, kind="link", summary="", now=clock.now(), details=details
+    )
+    record(
+        db_session,
+        incident,
+        actor=BY,
+        kind="link",
+        summary="",
+        now=clock.now(),
+        details={"linked": [102, 103], "refused": {}},
+    )
+    first.incident_id = elsewhere.id  # not visible yet: its transaction has not committed
+    db_session.commit()
+    post_pending(sessions, settings, clock=clock)
+    assert [p["text"] for p in slack.posts(channel)][1:] == [
+        "Linked 2 ticket(s) to the parent ticket."
+    ]
+
+    first.incident_id = incident.id  # now it has
+    db_session.commit()
+    post_pending(sessions, settings, clock=clock)
+    assert [p["text"] for p in slack.posts(channel)][1:] == [
+        "Linked 2 ticket(s) to the parent ticket.",
+        "Linked 1 ticket(s) to the parent ticket.",
+    ]
