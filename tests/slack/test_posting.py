@@ -199,3 +199,27 @@ def test_an_entry_committed_after_a_later_one_is_still_posted(
         "Linked 2 ticket(s) to the parent ticket.",
         "Linked 1 ticket(s) to the parent ticket.",
     ]
+
+
+def test_tickets_merged_in_zendesk_are_posted(
+    declared, clients, db_session, gateway, sessions, settings, clock, slack
+):
+    from comms.incidents import merges
+
+    incident, channel = declared
+    contacts.add_organizations_by_tag(
+        db_session, gateway, incident, "platform_wp", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    tickets.refresh_candidates(db_session, gateway, incident, settings=settings, now=clock.now())
+    target, source = clients
+    (row,) = merges.plan(
+        db_session, incident, target_id=target, source_ids=[source], by=BY, now=clock.now()
+    )
+    db_session.commit()
+    merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
+    db_session.commit()
+    post_pending(sessions, settings, clock=clock)
+    (merged,) = [p for p in slack.posts(channel) if p["text"].startswith("Merged")]
+    assert merged["text"] == f"Merged 1 ticket(s) into #{target}."
+    assert merged["blocks"][1]["elements"][0]["text"] == f"#{source}"
