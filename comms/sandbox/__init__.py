@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import threading
 from typing import Any
@@ -120,6 +121,12 @@ class Sandbox:
             self.store.jobs_may_run.clear()
         else:
             self.store.jobs_may_run.set()
+
+    def hold_requests(self, path_regex: str | None) -> None:
+        """Keep API requests whose path matches waiting (in flight) until hold_requests(None)."""
+        with self.controls.released:
+            self.controls.held = re.compile(path_regex) if path_regex else None
+            self.controls.released.notify_all()
 
     def index_now(self) -> None:
         """Let search find every change made so far (a test that needs an instant index)."""

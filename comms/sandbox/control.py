@@ -31,6 +31,7 @@ def stats(server: SandboxServer) -> dict[str, Any]:
         return {
             "requests": controls.request_count,
             "most_in_flight": controls.most_in_flight,
+            "in_flight": controls.in_flight,
             "rate_limited": controls.limited,
             "tickets": len(store.tickets),
             "users": len(store.users),

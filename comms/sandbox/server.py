@@ -38,6 +38,9 @@ class Controls:
         self.limited = 0  # 429s answered for being over a rate limit
         self.most_in_flight = 0  # the most API requests answered at the same time
         self.webhook: Webhook | None = None
+        # Requests whose path matches wait here while it is set: a test counts them in flight.
+        self.held: re.Pattern[str] | None = None
+        self.released = threading.Condition(self.lock)
 
     def add_fault(self, path: str, count: int = 1, status: int = 503, hang: bool = False) -> None:
         """Fail the next count requests whose path matches the regex."""
@@ -175,6 +178,11 @@ class Handler(BaseHTTPRequestHandler):
         """Rate limit, latency, faults, auth, then the route."""
         controls = self.server.controls
         headers, retry = controls.admit(self.command, url.path)
+        with controls.released:
+            while (
+                controls.held and controls.held.search(url.path) and not controls.stopping.is_set()
+            ):
+                controls.released.wait(1)
         if controls.latency_ms:
             controls.stopping.wait(controls.latency_ms / 1000)
         fault = controls.take_fault(self.path)

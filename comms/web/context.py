@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g
 from sqlalchemy.orm import Session
@@ -36,6 +37,12 @@ def clock() -> Clock:
 
 def now() -> datetime:
     return clock().now()
+
+
+def site_root() -> str:
+    """`scheme://host` of base_url: every absolute link starts here, whatever Host was sent."""
+    parts = urlsplit(settings().web.base_url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def load_incident(ref: str) -> Incident:

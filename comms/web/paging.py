@@ -9,6 +9,7 @@ from flask import abort, request, url_for
 
 from comms.db import Page
 from comms.ids import parse_number
+from comms.web.context import site_root
 
 Item = TypeVar("Item")
 
@@ -49,7 +50,10 @@ def links(after: int | None, size: int) -> dict[str, str | None]:
     args = {k: v for k, v in request.args.items() if not k.startswith("page[")}
     args.update({"page[size]": str(size), "page[after]": str(after)})
     assert request.endpoint is not None
-    return {"next": url_for(request.endpoint, **(request.view_args or {}), **args, _external=True)}
+    # From base_url, never the request's Host: a forged Host header cannot change the link.
+    values: dict[str, Any] = {**(request.view_args or {}), **args}
+    path = url_for(request.endpoint, **values)
+    return {"next": site_root() + path}
 
 
 def paged(key: str, items: list[Any], after: int | None, size: int) -> dict[str, Any]:

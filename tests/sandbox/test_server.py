@@ -165,11 +165,15 @@ def test_stop_does_not_hang_on_hanging_requests() -> None:
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.1)
-    started = time.monotonic()
-    sb.stop()
-    assert time.monotonic() - started < 1.5
-    thread.join(timeout=2)
+    deadline = time.monotonic() + 60  # a generous deadline: a hang would last 600 s
+    while sb.stats()["in_flight"] == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    stopping = threading.Thread(target=sb.stop)
+    stopping.start()
+    stopping.join(timeout=60)
+    assert not stopping.is_alive()  # stop released the hanging request
+    thread.join(timeout=60)
     assert outcome == ["ConnectionError"]
 
 
@@ -182,13 +186,19 @@ def test_latency_does_not_serialize_requests(http: requests.Session, sandbox: Sa
         requests.get(f"{sandbox.url}/api/v2/users/me", auth=http.auth)
         times.append(time.monotonic() - started)
 
-    started = time.monotonic()
+    sandbox.hold_requests("/users/me")
     threads = [threading.Thread(target=call) for _ in range(6)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 60
+    while sandbox.stats()["in_flight"] < 6:  # all six answered at once, none waits for another
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    sandbox.hold_requests(None)
     for thread in threads:
         thread.join()
-    assert min(times) >= 0.29 and time.monotonic() - started < 1.0
+    assert len(times) == 6 and min(times) >= 0.29  # each was delayed, side by side
+    assert sandbox.stats()["most_in_flight"] == 6
 
 
 class Receiver(BaseHTTPRequestHandler):

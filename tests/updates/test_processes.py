@@ -61,7 +61,7 @@ def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
 
     command = [sys.executable, "-m", "tests.updates.worker", database_url, str(catcher.port)]
     worker = subprocess.Popen([*command, "400", "4"], cwd=ROOT, stdout=subprocess.DEVNULL)
-    wait_for(lambda: len(catcher.messages) >= 150, 20, "the first 150 messages")
+    wait_for(lambda: len(catcher.messages) >= 150, 120, "the first 150 messages")
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert 150 <= len(catcher.messages) < 500 and catcher.sessions == 4
@@ -94,7 +94,7 @@ url = "{database_url}"
 backend = "smtp"
 host = "127.0.0.1"
 port = {smtp_port}
-timeout = 2
+timeout = 30
 [schedule]
 tick_seconds = 1
 """
@@ -132,7 +132,7 @@ def test_two_schedulers_never_send_anything_twice(
                 )
             )
     try:
-        wait_for(lambda: len(catcher.messages) >= 40, 30, "two updates to 20 contacts")
+        wait_for(lambda: len(catcher.messages) >= 40, 120, "two updates to 20 contacts")
         time.sleep(1.5)  # give a double send the chance to show
         active = [n for n, log in enumerate(logs) if "scheduler: active" in log.read_text()]
         assert len(active) == 1, [log.read_text() for log in logs]
@@ -143,7 +143,7 @@ def test_two_schedulers_never_send_anything_twice(
             db_session, incident, message="Still down.", by=BY, now=Clock().now(), settings=settings
         )
         db_session.commit()
-        wait_for(lambda: len(catcher.messages) >= 60, 30, "the standby to take over")
+        wait_for(lambda: len(catcher.messages) >= 60, 120, "the standby to take over")
         time.sleep(1.5)
     finally:
         for process in schedulers:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -252,15 +255,28 @@ def test_merge_into_a_closed_ticket_is_refused(gateway: Gateway, sandbox: Sandbo
     assert sandbox.store.ticket(source)["status"] == "new"
 
 
-def test_end_users_are_read_with_bounded_concurrency(gateway: Gateway, sandbox: Sandbox) -> None:
+def _eventually(check: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60  # a generous deadline, never a bound on speed
+    while not check():
+        assert time.monotonic() < deadline, "the sandbox never saw that"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("concurrency", [2, 4])
+def test_end_users_are_read_with_bounded_concurrency(
+    sandbox: Sandbox, settings, make_gateway, concurrency: int
+) -> None:
     org_ids = [_org_with_requester(sandbox, f"Par{n}")[0] for n in range(4)]
-    sandbox.set_latency(150)  # long enough for requests to overlap
+    gateway = make_gateway(replace(settings, timeout=120.0))  # held requests must not time out
     sandbox.reset_request_count()
-    assert len(gateway.organization_end_users(org_ids, concurrency=2)) == 4
-    assert sandbox.stats()["most_in_flight"] == 2
-    sandbox.reset_request_count()
-    gateway.organization_end_users(org_ids, concurrency=4)
-    assert sandbox.stats()["most_in_flight"] > 2
+    sandbox.hold_requests(r"/organizations/\d+/users")
+    with ThreadPoolExecutor(1) as reader:
+        reading = reader.submit(gateway.organization_end_users, org_ids, concurrency=concurrency)
+        # Every request the gateway may make at once is in flight at the sandbox, held there.
+        _eventually(lambda: sandbox.stats()["in_flight"] == concurrency)
+        sandbox.hold_requests(None)
+        assert len(reading.result()) == 4
+    assert sandbox.stats()["most_in_flight"] == concurrency  # and never more
 
 
 def test_zenpy_force_variables_do_not_redirect_the_gateway(
