@@ -156,6 +156,8 @@ class IncidentIoSettings:
     lead_role: str = "lead"
     resolution: str = "ask"
     poll_minutes: int = 3
+    # Severity and status changed in comms are sent to incident.io too (default: not).
+    push_changes: bool = False
 
     @property
     def configured(self) -> bool:

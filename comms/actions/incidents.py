@@ -11,6 +11,7 @@ from comms.actions import committing
 from comms.actions.tickets import link
 from comms.config import Settings
 from comms.contacts import service as contacts
+from comms.incident_io.push import push_change
 from comms.incidents import parent, service
 from comms.incidents.models import Incident
 from comms.incidents.service import IncidentError
@@ -146,8 +147,10 @@ def change(
 ) -> None:
     """Change the severity and/or status, with a note; all or nothing; commits.
 
-    A new severity may mean a new cadence: the next automatic update is planned again.
+    A new severity may mean a new cadence: the next automatic update is planned again. With
+    [incident_io] push_changes, incident.io hears of it after the commit.
     """
+    before = (incident.severity, incident.status)
     with committing(db_session):
         if severity is not None and severity != incident.severity:
             service.change_severity(
@@ -165,6 +168,15 @@ def change(
             service.change_status(db_session, incident, status=status, note=note, by=by, now=now)
         if auto_link is not None:
             incident.auto_link = auto_link
+    with committing(db_session):
+        push_change(
+            db_session,
+            incident,
+            severity=incident.severity != before[0],
+            status=incident.status != before[1],
+            settings=settings,
+            now=now,
+        )
 
 
 def set_parent(

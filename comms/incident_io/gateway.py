@@ -128,10 +128,23 @@ class IncidentIoGateway:
         self.close()
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        return self._request("GET", path, params=params)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         for _attempt in range(3):
             try:
-                response = self.http.get(
-                    self.base + path, params=params, timeout=self.settings.timeout
+                response = self.http.request(
+                    method,
+                    self.base + path,
+                    params=params,
+                    json=body,
+                    timeout=self.settings.timeout,
                 )
             except requests.RequestException as error:
                 message = f"incident.io at {self.base} cannot be reached: {error}"
@@ -149,6 +162,11 @@ class IncidentIoGateway:
             )
         if response.status_code == 404:
             raise IncidentNotFound(f"incident.io has no {path} that this API key may read")
+        if response.status_code == 403:
+            raise IncidentIoError(
+                f"incident.io refused {method} {path}: the API key may not do that "
+                "(give it the permission to edit incidents)"
+            )
         if response.status_code >= 400:
             raise IncidentIoError(f"incident.io answered {response.status_code} for {path}")
         try:
@@ -186,6 +204,16 @@ class IncidentIoGateway:
             if update.get("message"):
                 return str(update["message"])
         return ""
+
+    def statuses(self) -> list[dict[str, Any]]:
+        """GET /v1/incident_statuses: the account's statuses, with their categories."""
+        return list(self._get("/v1/incident_statuses").get("incident_statuses") or [])
+
+    def edit(self, incident_id: str, fields: dict[str, str]) -> None:
+        """POST /v2/incidents/{id}/actions/edit (severity_id, incident_status_id); the channel
+        is told, as when someone changes it in Slack."""
+        body = {"incident": fields, "notify_incident_channel": True}
+        self._request("POST", f"/v2/incidents/{incident_id}/actions/edit", body=body)
 
     def severities(self) -> list[dict[str, Any]]:
         """GET /v1/severities (also how `comms check` signs in)."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..jsonserver import Faults, JsonHandler, JsonServer, Window
-from .store import SEVERITIES, NotFound, Store
+from .store import SEVERITIES, STATUSES, NotFound, Store
 
 RATE_LIMIT_PER_MINUTE = 1200  # per API key (api-docs.incident.io)
 MAX_PAGE_SIZE = 250
@@ -56,6 +56,10 @@ class Handler(JsonHandler):
         path, store = self.path_only.rstrip("/"), self.server.store
         if self.command == "GET" and path == "/v1/severities":
             return 200, {"severities": SEVERITIES}, {}
+        if self.command == "GET" and path == "/v1/incident_statuses":
+            return 200, {"incident_statuses": STATUSES}, {}
+        if self.command == "POST" and path.startswith("/v2/incidents/"):
+            return self.edit(path, private)
         if self.command == "GET" and path == "/v2/incidents":
             return self.list_incidents(private)
         if self.command == "GET" and path.startswith("/v2/incidents/"):
@@ -72,6 +76,36 @@ class Handler(JsonHandler):
             found = sorted(found, key=lambda u: u["created_at"], reverse=True)
             return 200, {"incident_updates": found, "pagination_meta": {"page_size": 25}}, {}
         return 404, problem(404, "not_found", f"No route for {self.command} {path}"), {}
+
+    def edit(self, path: str, private: bool) -> tuple[int, Any, dict[str, str]]:
+        """POST /v2/incidents/{id}/actions/edit: severity, status; webhooks follow."""
+        incident_id, _, action = path.removeprefix("/v2/incidents/").partition("/")
+        if action != "actions/edit":
+            return 404, problem(404, "not_found", f"No route for POST {path}"), {}
+        body = self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("incident"), dict):
+            return 422, problem(422, "validation_error", "incident: is required"), {}
+        if not isinstance(body.get("notify_incident_channel"), bool):
+            return 422, problem(422, "validation_error", "notify_incident_channel: is required"), {}
+        try:
+            incident = self.server.store.get(incident_id)
+        except NotFound:
+            incident = None
+        if incident is None or (incident["visibility"] == "private" and not private):
+            return 404, problem(404, "not_found", "The incident was not found"), {}
+        wanted, fields = body["incident"], {}
+        for key, items, name in (
+            ("severity_id", SEVERITIES, "severity"),
+            ("incident_status_id", STATUSES, "status"),
+        ):
+            if key in wanted:
+                found = [i for i in items if i["id"] == wanted[key]]
+                if not found:
+                    return 422, problem(422, "validation_error", f"{key}: not found"), {}
+                fields[name] = found[0]["name"]
+        from .control import change
+
+        return 200, {"incident": change(self.server, incident_id, **fields)}, {}
 
     def list_incidents(self, private: bool) -> tuple[int, Any, dict[str, str]]:
         query = self.query
