@@ -156,6 +156,17 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
 ]
 
 
+# Answers besides 200 that an operation gives when it works.
+CREATED = {"201": {"description": "Created"}}
+OTHER_SUCCESS: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/incidents"): CREATED,
+    ("post", "/incidents/{ref}/parent-ticket"): CREATED,
+    ("post", "/incidents/{ref}/organizations"): CREATED,
+    ("post", "/incidents/{ref}/contacts"): CREATED,
+    ("post", "/incidents/{ref}/updates"): CREATED,
+    ("post", "/incident-io/webhook"): {"202": {"description": "Accepted, worked on next"}},
+}
+
 # Lists that page, Zendesk-style: ?page[size]=&page[after]=, and `meta` and `links` in the answer.
 PAGED = {
     "/incidents/{ref}/candidates": "candidates",
@@ -233,6 +244,7 @@ def document() -> dict[str, Any]:
                 "4XX": {"description": "Error", "content": {"application/json": {"schema": ERROR}}},
             },
         }
+        operation["responses"].update(OTHER_SUCCESS.get((method, path), {}))
         if "202" in summary:
             operation["responses"] = {"202": ACCEPTED, "4XX": operation["responses"]["4XX"]}
         if method == "get" and path in PAGED:
