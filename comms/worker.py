@@ -101,20 +101,25 @@ class Worker:
         return True
 
     def _run(self, operation_id: int) -> None:
-        with self.session_factory() as db_session:
-            operation = db_session.get_one(Operation, operation_id)
-            try:
-                gateway = self.make_gateway()
-            except Exception as error:  # e.g. Zendesk not configured: say so on the operation
-                self._end(db_session, operation, Finished("failed", error=f"Zendesk: {error}"))
-                return
-            heart = _Heart(self, operation_id, gateway)
-            heart.start()
-            try:
-                self._work(db_session, operation, heart)
-            finally:
-                heart.stop()
+        gateway = self._gateway()
+        heart = _Heart(self, operation_id, gateway)
+        heart.start()
+        try:
+            with self.session_factory() as db_session:
+                self._work(db_session, db_session.get_one(Operation, operation_id), heart)
+        finally:
+            heart.stop()
+            if gateway is not None:
                 gateway.close()
+
+    def _gateway(self) -> Gateway | None:
+        if not self.settings.zendesk.configured:
+            return None
+        try:
+            return self.make_gateway()
+        except Exception:  # the operation then fails saying Zendesk cannot be used
+            log.exception("worker %s cannot set up the Zendesk client", self.owner)
+            return None
 
     def _work(self, db_session: Session, operation: Operation, heart: _Heart) -> None:
         def checkpoint() -> None:
@@ -124,7 +129,8 @@ class Worker:
 
         job = Job(
             db_session=db_session,
-            gateway=heart.gateway,
+            sessions=self.session_factory,
+            zendesk=heart.gateway,
             operation=operation,
             settings=self.settings,
             clock=self.clock,
@@ -157,7 +163,7 @@ class Worker:
 class _Heart:
     """Renew the lease while the handler works; write progress and the rate-limit note."""
 
-    def __init__(self, worker: Worker, operation_id: int, gateway: Gateway) -> None:
+    def __init__(self, worker: Worker, operation_id: int, gateway: Gateway | None) -> None:
         self.worker, self.operation_id, self.gateway = worker, operation_id, gateway
         self.lost = threading.Event()
         self.stopped = threading.Event()
@@ -202,7 +208,7 @@ class _Heart:
         waited = 0.0
         while not self.stopped.wait(0.25):
             waited += 0.25
-            note = self.gateway.rate_limit_note()
+            note = self.gateway.rate_limit_note() if self.gateway else ""
             if note != self.note or waited >= self.every:
                 self.note, waited = note, 0.0
                 self.send(note=note)

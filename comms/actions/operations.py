@@ -28,6 +28,8 @@ from comms.incidents.service import IncidentError, require_open
 from comms.operations import queue
 from comms.operations.models import Operation
 from comms.operations.queue import Finished
+from comms.updates import resolve
+from comms.updates.sender import send_pending
 from comms.zendesk import Gateway, ZendeskError
 from comms.zendesk.base import chunks
 
@@ -37,13 +39,20 @@ class Job:
     """What a handler works with: its own session and gateway, and the operation's row."""
 
     db_session: Session
-    gateway: Gateway
+    sessions: Callable[[], Session]  # for work that runs threads of its own (sending)
+    zendesk: Gateway | None  # None when Zendesk is not configured (sending needs none)
     operation: Operation
     settings: Settings
     clock: Clock
     progress: Callable[[int, int], None]
     # Commit what is done so far; raises queue.LeaseLost if another worker took over.
     checkpoint: Callable[[], None]
+
+    @property
+    def gateway(self) -> Gateway:
+        if self.zendesk is None:
+            raise IncidentError("Zendesk is not configured: set [zendesk] in the config.")
+        return self.zendesk
 
 
 def start_refresh(db_session: Session, incident: Incident, *, by: str, now: datetime) -> Operation:
@@ -111,6 +120,38 @@ def start_merge(
             incident_id=incident.id,
             params={"row_ids": [row.id for row in rows]},
             total=len(rows),
+            by=by,
+            now=now,
+        )
+
+
+def start_send(db_session: Session, incident: Incident, *, by: str, now: datetime) -> Operation:
+    """Record the sending of what was just published; the deliveries table is its ledger."""
+    with committing(db_session):
+        return queue.enqueue(
+            db_session,
+            kind="send",
+            key=f"send:{incident.id}",
+            incident_id=incident.id,
+            params={},
+            total=0,
+            by=by,
+            now=now,
+        )
+
+
+def start_solve(
+    db_session: Session, incident: Incident, *, message: str, by: str, now: datetime
+) -> Operation:
+    """Record solving the parent ticket in Zendesk (a second start joins it); commits."""
+    with committing(db_session):
+        return queue.enqueue(
+            db_session,
+            kind="solve",
+            key=f"solve:{incident.id}",
+            incident_id=incident.id,
+            params={"message": message},
+            total=1,
             by=by,
             now=now,
         )
@@ -228,7 +269,29 @@ def run_merge(job: Job) -> Finished:
     return Finished(outcomes=outcomes, result={"merges": states})
 
 
+def run_send(job: Job) -> Finished:
+    """Send every pending delivery; each is claimed and settled in the deliveries ledger."""
+    report = send_pending(job.sessions, job.settings, clock=job.clock)
+    counts = {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
+    return Finished(result=counts | {"uncertain": report.uncertain}, error=report.problem)
+
+
+def run_solve(job: Job) -> Finished:
+    """Solve the parent ticket with a public comment; the timeline says if Zendesk did not."""
+    solved, problem = resolve.solve_parent_ticket(
+        job.db_session,
+        job.zendesk,
+        _incident(job),
+        message=str(job.operation.params.get("message") or "Resolved."),
+        by=job.operation.requested_by,
+        now=job.clock.now(),
+    )
+    return Finished("done" if solved else "failed", result={"parent_solved": solved}, error=problem)
+
+
 HANDLERS: dict[str, Callable[[Job], Finished]] = {
+    "send": run_send,
+    "solve": run_solve,
     "refresh": run_refresh,
     "link": run_link,
     "merge": run_merge,

@@ -8,11 +8,13 @@ from flask import jsonify
 
 from comms.actions.updates import pause_or_resume
 from comms.mail.render import TemplateProblem
+from comms.operations import queue
 from comms.updates import history, messages, resolve, service
 from comms.web.api import ApiError, bp, json_body
+from comms.web.api_operations import accepted
 from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
 from comms.web.paging import api_page, paged
-from comms.web.updates import deliver_in_background
+from comms.web.updates import start_sending, start_solving
 
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
 
@@ -55,9 +57,9 @@ def api_publish_update(ref: str):
         db().commit()
     except PROBLEMS as problem:
         raise _problem(problem) from problem
-    deliver_in_background()
+    sending = start_sending(incident)
     (summary,) = history.summaries(db(), [update])
-    return history.update_json(summary), 201
+    return history.update_json(summary) | {"operation": queue.as_json(sending)}, 201
 
 
 @bp.get("/incidents/<ref>/updates")
@@ -116,7 +118,7 @@ def api_resolve(ref: str):
             optional_gateway(),
             incident,
             message=text,
-            solve_parent=solve,
+            solve_parent=False,  # a worker solves it in Zendesk, below
             by=actor(),
             now=now(),
             settings=settings(),
@@ -124,15 +126,20 @@ def api_resolve(ref: str):
         db().commit()
     except PROBLEMS as problem:
         raise _problem(problem) from problem
-    deliver_in_background()
-    return {
+    start_sending(incident)
+    solving, zendesk_problem = start_solving(incident, text) if solve else (None, "")
+    answer = {
         "reference": incident.reference,
         "status": incident.status,
         "resolved_at": messages.when(incident.resolved_at),
         "update": outcome.update.number if outcome.update else None,
-        "parent_solved": outcome.parent_solved,
-        "zendesk_problem": outcome.zendesk_problem,
+        "parent_solved": None if solving else False,  # None: follow the operation
+        "zendesk_problem": zendesk_problem,
     }
+    if solving is None:
+        return answer
+    body, status, headers = accepted(solving)
+    return answer | body, status, headers
 
 
 @bp.post("/incidents/<ref>/schedule")

@@ -136,7 +136,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     (
         "post",
         "/incidents/{ref}/resolve",
-        "Resolve: the last update, optionally solve parent",
+        "Resolve: the last update, optionally solve parent (or 202: solving, an operation)",
         {
             "message": {"type": "string"},
             "solve_parent": {"type": "boolean"},
@@ -245,7 +245,9 @@ def document() -> dict[str, Any]:
             },
         }
         operation["responses"].update(OTHER_SUCCESS.get((method, path), {}))
-        if "202" in summary:
+        if "or 202" in summary:
+            operation["responses"]["202"] = ACCEPTED
+        elif "202" in summary:
             operation["responses"] = {"202": ACCEPTED, "4XX": operation["responses"]["4XX"]}
         if method == "get" and path in PAGED:
             operation["parameters"] += PAGE_PARAMETERS

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 from functools import partial
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -22,13 +20,22 @@ from flask_login import current_user
 from markupsafe import escape
 
 from comms import timeline
+from comms.actions import operations as operation_actions
 from comms.actions.updates import pause_or_resume
 from comms.contacts import service as contacts
 from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
+from comms.operations.models import Operation
 from comms.updates import history, messages, resolve, service
-from comms.updates.sender import send_pending
-from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
+from comms.web.context import (
+    actor,
+    db,
+    load_incident,
+    now,
+    optional_gateway,
+    settings,
+    wake_worker,
+)
 from comms.web.headers import email_document
 from comms.web.paging import section_page
 
@@ -44,20 +51,26 @@ CONFIRM_PAGE = """{% extends "base.html" %}
 {% include "_updates.html" %}{% endblock %}"""
 
 
-def deliver_in_background() -> threading.Thread:
-    """Send what is pending in a thread with its own session, so the page returns at once."""
-    comms = current_app.extensions["comms"]
+def start_sending(incident: Incident) -> Operation:
+    """Record the sending of what was just published; a worker sends it, the page returns."""
+    operation = operation_actions.start_send(db(), incident, by=actor(), now=now())
+    wake_worker()
+    return operation
 
-    def work() -> None:
-        try:
-            send_pending(comms["sessionmaker"], comms["settings"], clock=comms["clock"])
-        except Exception:  # the scheduler picks up whatever is left
-            log.exception("sending in the background failed")
 
-    thread = threading.Thread(target=work, name="comms-update-sender", daemon=True)
-    comms.setdefault("update_senders", []).append(thread)
-    thread.start()
-    return thread
+def start_solving(incident: Incident, message: str) -> tuple[Operation | None, str]:
+    """Record solving the parent ticket in Zendesk, or say (and record) why it cannot be."""
+    if incident.parent_ticket_id is None or optional_gateway() is None:
+        _, problem = resolve.solve_parent_ticket(
+            db(), optional_gateway(), incident, message=message, by=actor(), now=now()
+        )
+        db().commit()
+        return None, problem
+    operation = operation_actions.start_solve(
+        db(), incident, message=message, by=actor(), now=now()
+    )
+    wake_worker()
+    return operation, ""
 
 
 def _held(incident: Incident, last_at: Any) -> TimelineEvent | None:
@@ -180,7 +193,7 @@ def send(ref: str):
         db().rollback()
         flash(f"Nothing was sent: {problem}", "error")
         return _back(incident)
-    deliver_in_background()
+    start_sending(incident)
     flash(f"Update {update.number} is going out to {count} contacts.", "success")
     return _back(incident)
 
@@ -216,12 +229,12 @@ def resolve_incident(ref: str):
         count = len(service.recipients(db(), incident, settings()))
         return _confirm(incident, action="resolve", message=text, recipients=count, solve=solve)
     try:
-        outcome = resolve.resolve(
+        resolve.resolve(
             db(),
             optional_gateway(),
             incident,
             message=text,
-            solve_parent=solve,
+            solve_parent=False,  # a worker solves it in Zendesk, below
             by=actor(),
             now=now(),
             settings=settings(),
@@ -231,13 +244,21 @@ def resolve_incident(ref: str):
         db().rollback()
         flash(f"{incident.reference} is still open and nothing was sent: {problem}", "error")
         return _back(incident)
-    deliver_in_background()
+    start_sending(incident)
     flash(f"{incident.reference} is resolved; the resolved update is going out.", "success")
-    if outcome.parent_solved:
-        flash(f"Parent ticket #{incident.parent_ticket_id} is solved in Zendesk.", "success")
-    elif solve:
-        flash(outcome.zendesk_problem, "error")  # "Zendesk did not solve parent ticket #…: why"
+    if solve:
+        return _solving(incident, text)
     return _back(incident)
+
+
+def _solving(incident: Incident, message: str):
+    """Solve the parent ticket through a worker and follow it on the page."""
+    operation, problem = start_solving(incident, message)
+    if operation is None:
+        flash(problem, "error")  # "… has no parent ticket …" or "Zendesk is not configured …"
+        return _back(incident)
+    flash(f"Solving parent ticket #{incident.parent_ticket_id} in Zendesk…")
+    return redirect(url_for("incidents.show", ref=incident.reference, operation=operation.id))
 
 
 @bp.post("/solve-parent")
@@ -246,13 +267,7 @@ def solve_parent(ref: str):
     incident = _incident(ref, open_only=False)
     last = service.latest(db(), incident)
     text = request.form.get("message") or (last.message if last else "") or "Resolved."
-    zendesk = optional_gateway()
-    solved, problem = resolve.solve_parent_ticket(
-        db(), zendesk, incident, message=text, by=actor(), now=now()
-    )
-    db().commit()
-    flash("The parent ticket is solved." if solved else problem, "success" if solved else "error")
-    return _back(incident)
+    return _solving(incident, text)
 
 
 @bp.get("/progress")

@@ -160,3 +160,30 @@ def test_an_uncertain_resolved_update_is_sent_once_more_with_the_same_message_id
     delivery = db_session.scalar(select(Delivery))
     db_session.refresh(delivery)
     assert delivery.state == "uncertain" and delivery.uncertain_resent
+
+
+def test_the_api_resolves_at_once_and_a_worker_solves_the_parent_in_zendesk(
+    db_session, settings, users, clock, make_app, make_incident, zendesk, sandbox
+):
+    from comms.auth.service import create_token
+    from tests.conftest import follow
+
+    parent, linked = parent_with_linked_tickets(zendesk, sandbox)
+    incident = make_incident("major", contacts=2, parent_ticket_id=parent)
+    app = make_app(replace(settings, zendesk=zendesk.settings))
+    client = app.test_client()
+    token = create_token(db_session, user=users["manager"], now=clock.now())
+    db_session.commit()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    answer = client.post(
+        f"/api/v1/incidents/{incident.reference}/resolve",
+        json={"message": DONE, "solve_parent": True},
+    )
+    assert answer.get_json()["status"] == "resolved" and answer.get_json()["parent_solved"] is None
+    solving = follow(client, answer)
+    assert solving["kind"] == "solve" and solving["state"] == "done"
+    assert solving["result"] == {"parent_solved": True}
+    assert {sandbox.store.ticket(t)["status"] for t in [parent, *linked]} == {"solved"}
+    kinds = [e.kind for e in db_session.scalars(select(TimelineEvent).order_by(TimelineEvent.id))]
+    assert kinds.count("parent_solved") == 1
+    assert kinds.index("resolved") < kinds.index("parent_solved")

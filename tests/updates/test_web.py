@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
+from sqlalchemy import select
+
+from comms.operations.models import ACTIVE, Operation
 from tests.conftest import csrf_token
 from tests.updates.conftest import contact_address, received_by
 
@@ -14,9 +18,17 @@ def incident(make_incident):
 
 
 def wait_for_senders(app) -> None:
-    for thread in app.extensions["comms"].get("update_senders", []):
-        thread.join(10)
-        assert not thread.is_alive()
+    """Wait for the worker to finish every sending the page recorded."""
+    deadline = time.monotonic() + 60
+    while True:
+        with app.extensions["comms"]["sessionmaker"]() as db_session:
+            sending = db_session.scalars(
+                select(Operation).where(Operation.kind == "send", Operation.state.in_(ACTIVE))
+            ).all()
+        if not sending:
+            return
+        assert time.monotonic() < deadline, "the sending did not finish"
+        time.sleep(0.05)
 
 
 def page_of(client, incident) -> str:
