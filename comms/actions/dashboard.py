@@ -25,11 +25,11 @@ class DashboardRow:
 
 def dashboard(db_session: Session, settings: Settings) -> list[DashboardRow]:
     """Open incidents with their counts, the most severe first, then the oldest."""
-    linked = linked_counts(db_session)
     resolved_elsewhere = {row.incident_id for row in resolution_pending(db_session)}
     incidents = sorted(
         open_incidents(db_session), key=lambda i: (SEVERITY_ORDER[i.severity], i.declared_at)
     )
+    linked = linked_counts(db_session, [i.id for i in incidents])
     return [
         DashboardRow(
             incident,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comms.db import Base, intpk, json_list
@@ -86,7 +86,11 @@ class StoredContact(Base):
     """
 
     __tablename__ = "stored_contacts"
-    __table_args__ = (UniqueConstraint("incident_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "position"),
+        # Who receives (or is excluded), in the list's order.
+        Index("ix_stored_contacts_incident_excluded", "incident_id", "excluded", "position"),
+    )
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comms.db import Base, intpk, json_list
@@ -77,6 +77,8 @@ class TimelineEvent(Base):
     """One thing done on an incident; rows are only ever added."""
 
     __tablename__ = "timeline_events"
+    # The incident page reads the newest events first, a page at a time.
+    __table_args__ = (Index("ix_timeline_events_incident_at", "incident_id", "at", "id"),)
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -93,7 +95,12 @@ class LinkedTicket(Base):
     """A client ticket attached to the incident's parent (or merged away)."""
 
     __tablename__ = "linked_tickets"
-    __table_args__ = (UniqueConstraint("ticket_id"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id"),
+        # A page of the linked tickets in the order they were linked; the count of the linked.
+        Index("ix_linked_tickets_incident_linked", "incident_id", "linked_at", "ticket_id"),
+        Index("ix_linked_tickets_incident_state", "incident_id", "state"),
+    )
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)

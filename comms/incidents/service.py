@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -208,10 +209,11 @@ def open_incidents(db_session: Session) -> list[Incident]:
     return list_incidents(db_session, include_resolved=False)
 
 
-def linked_counts(db_session: Session) -> dict[int, int]:
+def linked_counts(db_session: Session, incident_ids: Sequence[int]) -> dict[int, int]:
+    """How many tickets are linked to each of these incidents (absent when none)."""
     rows = db_session.execute(
         select(LinkedTicket.incident_id, func.count())
-        .where(LinkedTicket.state == "linked")
+        .where(LinkedTicket.incident_id.in_(incident_ids), LinkedTicket.state == "linked")
         .group_by(LinkedTicket.incident_id)
     )
     return {incident_id: count for incident_id, count in rows}

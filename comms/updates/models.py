@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comms.db import Base, intpk, json_list
@@ -46,14 +46,20 @@ class Update(Base):
 
 class Delivery(Base):
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("update_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("update_id", "email"),
+        # The sender takes the oldest due row of a state; the history lists an update's problems.
+        Index("ix_deliveries_state_id", "state", "id"),
+        Index("ix_deliveries_update_state", "update_id", "state"),
+        Index("ix_deliveries_update_order", "update_id", "id"),  # an update's, page by page
+    )
 
     id: Mapped[intpk]
-    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"), index=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("updates.id"))
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(255), default="")
     organizations: Mapped[json_list]
-    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
     message_id: Mapped[str] = mapped_column(String(255))
     # Threading, fixed at publish: the contact's previous message of this incident, and the
     # References (their first message, then the previous one), space-separated; "" on the first.

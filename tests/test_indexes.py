@@ -1,0 +1,129 @@
+"""The hot queries of the incident page, the dashboard and the sender use an index (PostgreSQL).
+
+Each read runs as the product runs it; every statement it sends is captured and EXPLAINed with
+sequential scans priced out of reach, so a plan still scanning a big table has no index to use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, text
+
+from comms import timeline
+from comms.actions.dashboard import dashboard
+from comms.contacts import service as contacts
+from comms.incidents import tickets
+from comms.incidents.models import Incident, LinkedTicket
+from comms.updates import history, sender
+from comms.updates.service import publish
+
+# The tables that grow with an outage; `incidents` stays small (a few per night).
+BIG = ("stored_contacts", "linked_tickets", "timeline_events", "updates", "deliveries")
+# Statements that may sort what an index found: few rows by nature. An update's problems (at
+# most SHOWN_PROBLEMS are kept), and the senders holding rows (one per connection at most).
+SMALL_SORTS = ("deliveries.state IN", "SELECT DISTINCT deliveries.claimed_by")
+
+
+@pytest.fixture
+def postgres(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("query plans are checked on PostgreSQL, the production database")
+    return engine
+
+
+@pytest.fixture
+def incident(db_session, clock, settings) -> Incident:
+    now = clock.now()
+    incident = Incident(title="Planned", severity="major", declared_at=now, keywords=[])
+    db_session.add(incident)
+    db_session.flush()
+    for n in range(3):
+        contacts.add_contact(
+            db_session,
+            incident,
+            email=f"c{n}@x.example",
+            name="",
+            by="m",
+            now=now,
+            settings=settings,
+        )
+        db_session.add(
+            LinkedTicket(incident_id=incident.id, ticket_id=n + 1, linked_at=now, subject="")
+        )
+        timeline.record(db_session, incident, actor="m", kind="note", summary="x", now=now)
+    publish(db_session, incident, message="One.", by="m", now=now, settings=settings)
+    publish(db_session, incident, message="Two.", by="m", now=now, settings=settings)
+    db_session.commit()
+    return incident
+
+
+def plans(db_session, read: Callable[[], object]) -> list[tuple[str, str]]:
+    """Run `read`, then EXPLAIN every SELECT or UPDATE it sent: (statement, plan)."""
+    sent: list[tuple[str, object]] = []
+    connection = db_session.connection()
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE")):
+            sent.append((statement, parameters))
+
+    event.listen(connection, "before_cursor_execute", capture)
+    try:
+        read()
+    finally:
+        event.remove(connection, "before_cursor_execute", capture)
+    db_session.execute(text("SET LOCAL enable_seqscan = off"))
+    found = []
+    cursor = connection.connection.dbapi_connection.cursor()
+    for statement, parameters in sent:
+        cursor.execute("EXPLAIN " + statement, parameters)
+        found.append((statement, "\n".join(row[0] for row in cursor.fetchall())))
+    return found
+
+
+def assert_indexed(found: list[tuple[str, str]]) -> None:
+    """No big table is scanned whole, and no page is sorted after reading: the index orders it."""
+    assert found
+    for statement, plan in found:
+        for table in BIG:
+            assert f"Seq Scan on {table}" not in plan, f"{statement}\n{plan}"
+        if not any(small in statement for small in SMALL_SORTS):
+            assert " Sort " not in f" {plan} ".replace("\n", " "), f"{statement}\n{plan}"
+
+
+def test_the_incident_pages_lists_use_indexes(postgres, db_session, incident):
+    def page() -> None:
+        first = contacts.contact_page(db_session, incident, size=2)
+        contacts.contact_page(db_session, incident, size=2, after=first.after)
+        contacts.contact_page(db_session, incident, size=2, excluded=False)
+        contacts.excluded_count(db_session, incident)
+        linked = tickets.linked_page(db_session, incident, size=2)
+        tickets.linked_page(db_session, incident, size=2, after=linked.after)
+        tickets.count_linked(db_session, incident)
+        events = timeline.events_page(db_session, incident, size=2)
+        timeline.events_page(db_session, incident, size=2, after=events.after)
+        updates = history.history_page(db_session, incident, size=1)
+        history.history_page(db_session, incident, size=1, after=updates.after)
+        (latest, *_) = updates.rows
+        history.deliveries_page(db_session, latest.update, size=2)
+
+    assert_indexed(plans(db_session, page))
+
+
+def test_the_dashboard_uses_indexes(postgres, db_session, incident, settings):
+    assert_indexed(plans(db_session, lambda: dashboard(db_session, settings)))
+
+
+def test_the_senders_claim_and_recovery_use_indexes(
+    postgres, db_session, incident, settings, clock
+):
+    later = clock.now() + timedelta(minutes=1)
+
+    def send() -> None:
+        sender.count_due(db_session, now=later)
+        sender.claim(db_session, "token", now=later, size=1)
+        sender.recover_stuck(db_session, settings, now=later)
+
+    assert_indexed(plans(db_session, send))
