@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Sequence
+
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
@@ -13,6 +15,7 @@ from comms.contacts.models import (
     Requester,
 )
 from comms.contacts.rules import Contact, build_contacts, ordered_organizations
+from comms.db import Page, keyset_page
 from comms.incidents.models import Incident
 
 
@@ -24,6 +27,26 @@ def affected_organizations(
         select(AffectedOrganization).where(AffectedOrganization.incident_id == incident.id)
     )
     return ordered_organizations(rows, settings.contacts)
+
+
+def organizations_page(
+    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+) -> Page[AffectedOrganization]:
+    """One page of the affected organisations, priority clients first, then by name."""
+    last = case((AffectedOrganization.priority.is_(True), 0), else_=1)
+    return keyset_page(
+        db_session,
+        select(AffectedOrganization).where(AffectedOrganization.incident_id == incident.id),
+        (last, func.lower(AffectedOrganization.name), AffectedOrganization.organization_id),
+        id_column=AffectedOrganization.id,
+        size=size,
+        after=after,
+    )
+
+
+def count_organizations(db_session: Session, incident: Incident) -> int:
+    query = select(func.count()).where(AffectedOrganization.incident_id == incident.id)
+    return int(db_session.scalar(query) or 0)
 
 
 def built_contacts(db_session: Session, incident: Incident, settings: Settings) -> list[Contact]:
@@ -39,11 +62,16 @@ def built_contacts(db_session: Session, incident: Incident, settings: Settings) 
     )
 
 
-def people_counts(db_session: Session, incident: Incident) -> dict[int, int]:
-    """Return how many end-users each organisation's snapshot holds, by organisation id."""
+def people_counts(
+    db_session: Session, incident: Incident, organization_ids: Sequence[int] | None = None
+) -> dict[int, int]:
+    """Return how many end-users each organisation's snapshot holds (of these, or all)."""
+    where = [OrganizationPerson.incident_id == incident.id]
+    if organization_ids is not None:
+        where.append(OrganizationPerson.organization_id.in_(organization_ids))
     query = (
         select(OrganizationPerson.organization_id, func.count())
-        .where(OrganizationPerson.incident_id == incident.id)
+        .where(*where)
         .group_by(OrganizationPerson.organization_id)
     )
     return {int(org_id): count for org_id, count in db_session.execute(query).all()}

@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session
 
 from comms.config import Settings
 from comms.contacts.export import csv_lines, to_csv
-from comms.contacts.lists import affected_organizations, people_counts
+from comms.contacts.lists import (
+    affected_organizations,
+    count_organizations,
+    organizations_page,
+    people_counts,
+)
 from comms.contacts.models import (
     AffectedOrganization,
     ContactOverride,
@@ -53,12 +58,14 @@ __all__ = [
     "contact_list",
     "contact_page",
     "contact_rows",
+    "count_organizations",
     "csv_lines",
     "excluded_count",
     "find_contact",
     "exclude_contact",
     "include_contact",
     "iter_contacts",
+    "organizations_page",
     "people_counts",
     "rebuild",
     "refresh",

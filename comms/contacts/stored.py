@@ -79,7 +79,20 @@ def rebuild_unbuilt(db_session: Session, settings: Settings) -> int:
     return len(unbuilt)
 
 
-def _contact(row: StoredContact) -> Contact:
+COLUMNS = (
+    StoredContact.position,
+    StoredContact.email,
+    StoredContact.name,
+    StoredContact.organizations,
+    StoredContact.reasons,
+    StoredContact.senior,
+    StoredContact.priority,
+    StoredContact.excluded,
+)
+
+
+def _contact(row: Any) -> Contact:
+    """A stored row (read as plain columns: a page need not build ORM objects) as a Contact."""
     return Contact(
         email=row.email,
         name=row.name,
@@ -123,7 +136,7 @@ def contact_page(
 ) -> ContactPage:
     """The `size` contacts after the cursor, matching the filter if one is given."""
     select_rows = (
-        select(StoredContact)
+        select(*COLUMNS)
         .where(StoredContact.incident_id == incident.id)
         .order_by(StoredContact.position)
         .limit(size + 1)
@@ -134,7 +147,7 @@ def contact_page(
         select_rows = select_rows.where(StoredContact.excluded.is_(False))
     if query.strip():
         select_rows = select_rows.where(_matching(query))
-    rows = list(db_session.scalars(select_rows))
+    rows = list(db_session.execute(select_rows))
     more = len(rows) > size
     rows = rows[:size]
     return ContactPage(
@@ -161,14 +174,14 @@ def _count(db_session: Session, incident: Incident, *where: Any) -> int:
 
 def find_contact(db_session: Session, incident: Incident, email: str) -> Contact | None:
     """The address's row on the list (excluded or not), found case-insensitively."""
-    row = db_session.scalar(
-        select(StoredContact)
+    row = db_session.execute(
+        select(*COLUMNS)
         .where(
             StoredContact.incident_id == incident.id,
             func.lower(StoredContact.email) == email.strip().lower(),
         )
         .limit(1)
-    )
+    ).first()
     return None if row is None else _contact(row)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -26,7 +27,7 @@ from comms.incidents.models import Incident
 from comms.operations import queue
 from comms.operations.models import Operation
 from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
-from comms.web.paging import page_after
+from comms.web.paging import page_after, section_page
 from comms.zendesk import ZendeskError
 
 bp = Blueprint("contacts", __name__, url_prefix="/incidents/<ref>/contacts")
@@ -34,7 +35,7 @@ bp = Blueprint("contacts", __name__, url_prefix="/incidents/<ref>/contacts")
 WAIT_SECONDS = 3.0
 KEPT_FIELDS = ("org_q", "tag", "email", "name")
 # A page of thousands of rows helps nobody at 2am: list this many a page, filter or download.
-PAGE_ROWS = 300
+PAGE_ROWS = 100
 
 
 def panel(incident: Incident) -> dict[str, Any]:
@@ -44,7 +45,8 @@ def panel(incident: Incident) -> dict[str, Any]:
     after = page_after(request.args.get("contacts_after"))
     page = service.contact_page(db(), incident, size=PAGE_ROWS, after=after, query=query)
     excluded = service.excluded_count(db(), incident)
-    people = service.people_counts(db(), incident)
+    orgs = section_page(partial(service.organizations_page, db(), incident), "orgs", PAGE_ROWS)
+    people = service.people_counts(db(), incident, [o.organization_id for o in orgs.rows])
     job = queue.active(db(), kind="refresh", incident_id=incident.id)
     return {
         "contacts_shown": page.contacts,
@@ -60,8 +62,10 @@ def panel(incident: Incident) -> dict[str, Any]:
                 "contacts": org.contacts,
                 "people": people.get(org.organization_id, 0),
             }
-            for org in service.affected_organizations(db(), incident, cfg)
+            for org in orgs.rows
         ],
+        "contacts_orgs_next": orgs.after,
+        "contacts_orgs_count": service.count_organizations(db(), incident),
         "contacts_total": incident.contact_count + excluded,
         "contacts_excluded": excluded,
         "contacts_included": incident.contact_count,

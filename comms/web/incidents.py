@@ -37,7 +37,7 @@ from comms.zendesk import ZendeskError
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 PROBLEMS = (service.IncidentError, ZendeskError)
 # Rows of each list shown at once on the incident page; a link shows the next ones.
-ROWS = 100
+ROWS = 50
 
 
 def back(incident: Incident, anchor: str = ""):

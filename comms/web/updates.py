@@ -42,9 +42,9 @@ from comms.web.paging import section_page
 bp = Blueprint("updates", __name__, url_prefix="/incidents/<ref>/updates")
 log = logging.getLogger(__name__)
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
-SHOWN_CONTACTS = 500
+SHOWN_CONTACTS = 100
 # Updates listed at once in the history (the newest); a link shows older ones.
-HISTORY_ROWS = 50
+HISTORY_ROWS = 20
 CONFIRM_PAGE = """{% extends "base.html" %}
 {% block title %}{{ incident.reference }}: confirm{% endblock %}
 {% block content %}<h1>{{ incident.reference }} {{ incident.title }}</h1>

@@ -1,0 +1,387 @@
+"""Benchmark: the incident page, its sections, the dashboard and the API on a platform-wide outage.
+
+Run: .venv/bin/python bench/page.py [--database-url URL]... [--sizes 1000,10000,20000]
+     [--tickets 1000] [--updates 200] [--loads 30] [--dashboard 20x10000]
+
+For each database (a temporary SQLite file, and each --database-url: PostgreSQL is emptied, so
+name a database of its own) and each size, a child process builds one incident in bulk, through
+the product's tables and its own contact rules (`rebuild`): `size` contacts in organisations of
+20 people, --tickets linked tickets (their requesters on the list), --updates updates, each
+with a delivery per contact (the delivery counts kept by the database's trigger), and their
+timeline. This process then serves it with the Flask app (the test client, signed in) and loads
+each address --loads times after one warm-up load: the incident page, the page with each
+section turned to its second page, the contacts filtered, the API's incident, contacts (first
+page) and timeline. The dashboard is loaded against --dashboard open incidents of that many
+contacts each. Printed: median and p95 in ms, bytes, SQL statements per load; the ratio of the
+largest size's median to the smallest's; the serving process's peak RSS; the goals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import event, insert, select, text
+
+from comms import create_app
+from comms.auth.models import User
+from comms.auth.service import create_token, create_user
+from comms.config import DatabaseSettings, Settings, WebSettings
+from comms.contacts.models import AffectedOrganization, OrganizationPerson, Requester
+from comms.contacts.stored import rebuild
+from comms.db import make_engine, make_sessionmaker, utcnow
+from comms.incidents.models import Candidate, Incident, LinkedTicket, TimelineEvent
+from comms.migrate import upgrade
+from comms.updates.models import Update
+
+PASSWORD = "bench password 1234"
+EMAIL = "manager@agency.test"
+PEOPLE_PER_ORG = 20
+GOAL_MS, GOAL_RATIO, GOAL_MB = 150.0, 1.3, 200.0
+
+
+def settings_for(url: str) -> Settings:
+    web = WebSettings(base_url="http://comms.bench", secret_key="bench-secret")
+    return Settings(web=web, database=DatabaseSettings(url=url), source="bench")
+
+
+def empty(url: str) -> None:
+    """A new database: PostgreSQL's schema dropped, SQLite's file removed; then migrated."""
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+
+
+def fill(db, settings, number, *, contacts: int, tickets: int, updates: int) -> Incident:  # type: ignore[no-untyped-def]
+    """One open incident with its organisations, people, tickets, updates and deliveries."""
+    now = utcnow()
+    start = now - timedelta(hours=updates or 1)
+    incident = Incident(
+        title=f"Platform outage {number}",
+        severity="major",
+        declared_at=start,
+        declared_by=EMAIL,
+        keywords=["platform"],
+        parent_ticket_id=9_000_000 + number,
+        current_message="The shared platform is down; we are restoring it.",
+        next_update_due_at=now + timedelta(minutes=30),
+    )
+    db.add(incident)
+    db.flush()
+    base = number * 10_000_000
+    orgs = max(1, math.ceil(contacts / PEOPLE_PER_ORG))
+    db.execute(
+        insert(AffectedOrganization),
+        [
+            {
+                "incident_id": incident.id,
+                "organization_id": base + o,
+                "name": f"Client {o:05d}",
+                "tags": ["platform_x"] + (["priority_client"] if o % 10 == 0 else []),
+                "priority": o % 10 == 0,
+                "added_how": "tag platform_x",
+                "added_by": EMAIL,
+                "added_at": start,
+                "people_read_at": start,
+            }
+            for o in range(orgs)
+        ],
+    )
+    person = [
+        {
+            "incident_id": incident.id,
+            "organization_id": base + n // PEOPLE_PER_ORG,
+            "user_id": base + n,
+            "name": f"Person {n:05d}",
+            "email": f"person{n}@client{n // PEOPLE_PER_ORG}.example",
+            "tags": ["senior_stakeholder"] if n % 50 == 0 else [],
+        }
+        for n in range(contacts)
+    ]
+    db.execute(insert(OrganizationPerson), person)
+    chosen = [person[(t * 7) % contacts] for t in range(tickets)] if contacts else []
+    if chosen:
+        db.execute(
+            insert(Requester),
+            [
+                {
+                    "incident_id": incident.id,
+                    "ticket_id": base + t,
+                    "user_id": p["user_id"],
+                    "name": p["name"],
+                    "email": p["email"],
+                }
+                for t, p in enumerate(chosen)
+            ],
+        )
+    rebuild(db, incident, settings)
+    linked = [
+        {
+            "incident_id": incident.id,
+            "ticket_id": base + t,
+            "subject": f"Our site is down ({t})",
+            "state": "merged" if t % 25 == 0 else "linked",
+            "organization_id": p["organization_id"],
+            "requester_id": p["user_id"],
+            "linked_at": start + timedelta(seconds=t),
+            "linked_by": EMAIL,
+        }
+        for t, p in enumerate(chosen)
+    ]
+    if linked:
+        db.execute(insert(LinkedTicket), linked)
+    db.execute(
+        insert(Candidate),
+        [
+            {
+                "incident_id": incident.id,
+                "ticket_id": base + 5_000_000 + c,
+                "subject": f"Slow site ({c})",
+                "ticket_created_at": start + timedelta(seconds=c),
+                "found_at": now,
+            }
+            for c in range(min(tickets, 150))
+        ],
+    )
+    events = [("link", f"Linked ticket {row['ticket_id']}", row["linked_at"]) for row in linked] + [
+        ("update_published", f"Update {u + 1} to {contacts} contacts", start + timedelta(hours=u))
+        for u in range(updates)
+    ]
+    if events:
+        db.execute(
+            insert(TimelineEvent),
+            [
+                {"incident_id": incident.id, "at": at, "actor": EMAIL, "kind": k, "summary": s}
+                for k, s, at in events
+            ],
+        )
+    for u in range(updates):
+        update = Update(
+            incident_id=incident.id,
+            number=u + 1,
+            kind="initial" if u == 0 else "update",
+            message=f"Update {u + 1}: we are still restoring the platform.",
+            trigger="manual" if u == 0 else "schedule",
+            created_at=start + timedelta(hours=u),
+            created_by=EMAIL,
+        )
+        db.add(update)
+        db.flush()
+        db.execute(
+            text(
+                "INSERT INTO deliveries (update_id, email, name, organizations, state, message_id,"
+                " in_reply_to, thread_references, attempts, claimed_by, uncertain_resent,"
+                f" smtp_reply) SELECT {update.id}, email, name, organizations,"
+                " CASE WHEN position % 97 = 0 THEN 'failed' ELSE 'sent' END,"
+                f" '<{update.id}.' || CAST(position AS VARCHAR(20)) || '@bench>', '', '', 1,"
+                " '', false, '250 OK' FROM stored_contacts"
+                " WHERE incident_id = :incident AND excluded = false"
+            ),
+            {"incident": incident.id},
+        )
+    return incident
+
+
+def build(url: str, contacts: int, tickets: int, updates: int, incidents: int) -> None:
+    """The child's work: empty the database and fill it (run in its own process)."""
+    empty(url)
+    settings = settings_for(url)
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as db:
+        create_user(db, email=EMAIL, name="M", role="manager", password=PASSWORD, now=utcnow())
+        for number in range(1, incidents + 1):
+            fill(db, settings, number, contacts=contacts, tickets=tickets, updates=updates)
+            db.commit()
+    engine.dispose()
+
+
+def serve(url: str):  # type: ignore[no-untyped-def]
+    """The app, a signed-in browser, an API client and a statement counter."""
+    app = create_app(settings_for(url), worker=False)
+    app.config.update(TESTING=True)
+    browser = app.test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token, "no CSRF token on the login page"
+    data = {"email": EMAIL, "password": PASSWORD, "csrf_token": token.group(1)}
+    assert browser.post("/login", data=data).status_code == 302
+    with app.extensions["comms"]["sessionmaker"]() as db:
+        user = db.scalars(select(User).filter_by(email=EMAIL)).one()
+        bearer = create_token(db, user=user, now=utcnow())
+        db.commit()
+    api = app.test_client()
+    api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {bearer}"
+    counted = [0]
+    event.listen(
+        app.extensions["comms"]["engine"],
+        "before_cursor_execute",
+        lambda *_: counted.__setitem__(0, counted[0] + 1),
+    )
+    return app, browser, api, counted
+
+
+def measure(client, url: str, loads: int, counted: list[int]) -> dict:  # type: ignore[no-untyped-def]
+    """Load the address once to warm up, then `loads` times: times, bytes and statements."""
+    first = client.get(url)
+    assert first.status_code == 200, (url, first.status_code, first.get_data(as_text=True)[:300])
+    times = []
+    for _ in range(loads):
+        counted[0] = 0
+        started = time.perf_counter()
+        answer = client.get(url)
+        body = answer.get_data()
+        times.append((time.perf_counter() - started) * 1000)
+    ordered = sorted(times)
+    return {
+        "median": statistics.median(times),
+        "p95": ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)],
+        "bytes": len(body),
+        "statements": counted[0],
+    }
+
+
+def addresses(browser) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    """(name, client kind, address): the page, each section's second page, the API."""
+    ref = "/incidents/INC-1"
+    page = browser.get(ref).get_data(as_text=True)
+    found = [("page", "browser", ref)]
+    for section in ("contacts", "orgs", "candidates", "linked", "updates", "timeline"):
+        cursor = re.search(rf"{section}_after=(\d+)", page)
+        if cursor:
+            found.append((f"section {section}", "browser", f"{ref}?{cursor.group(0)}"))
+    found.append(("contacts filtered", "browser", f"{ref}?contacts_q=person1"))
+    api = "/api/v1/incidents/INC-1"
+    found += [("api incident", "api", api), ("api contacts", "api", f"{api}/contacts")]
+    found.append(("api timeline", "api", f"{api}/timeline"))
+    return found
+
+
+def child(url: str, *numbers: int) -> None:
+    command = [sys.executable, __file__, "--build", url, *map(str, numbers)]
+    subprocess.run(command, check=True)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(url: str, label: str, args: argparse.Namespace, results: dict) -> None:
+    for size in args.sizes:
+        started = time.perf_counter()
+        child(url, size, args.tickets, args.updates, 1)
+        built = time.perf_counter() - started
+        app, browser, api, counted = serve(url)
+        clients = {"browser": browser, "api": api}
+        print(f"\n{label}, {size} contacts ({size * args.updates} deliveries, built {built:.0f} s)")
+        for name, kind, address in addresses(browser):
+            found = measure(clients[kind], address, args.loads, counted)
+            results[(label, size, name)] = found
+            print(
+                f"  {name:20} median {found['median']:7.1f} ms  p95 {found['p95']:7.1f} ms"
+                f"  {found['bytes'] / 1024:7.1f} KiB  {found['statements']:3} statements"
+            )
+        print(f"  peak RSS of this (serving) process so far: {peak_mb():.0f} MB")
+        app.extensions["comms"]["engine"].dispose()
+    incidents, contacts = args.dashboard
+    child(url, contacts, 50, 0, incidents)
+    app, browser, _, counted = serve(url)
+    found = measure(browser, "/", args.loads, counted)
+    app.extensions["comms"]["engine"].dispose()
+    results[(label, "dashboard", "dashboard")] = found
+    print(
+        f"\n{label}, dashboard of {incidents} open incidents of {contacts} contacts: "
+        f"median {found['median']:.1f} ms  p95 {found['p95']:.1f} ms  "
+        f"{found['bytes'] / 1024:.1f} KiB  {found['statements']} statements"
+    )
+
+
+def goals(results: dict, args: argparse.Namespace, labels: list[str]) -> bool:
+    """Print each goal and whether it was met; True when all are."""
+    small, large = min(args.sizes), max(args.sizes)
+    at = 10_000 if 10_000 in args.sizes else large
+    met = True
+    print("\nGoals")
+    for label in labels:
+        names = sorted({n for (lab, size, n) in results if lab == label and size == at})
+        worst = max(names, key=lambda n: results[(label, at, n)]["p95"])
+        p95 = results[(label, at, worst)]["p95"]
+        ok = p95 < GOAL_MS
+        print(
+            f"  {label}: every address p95 < {GOAL_MS:.0f} ms at {at}: worst {worst} {p95:.1f} ms"
+            f" {'met' if ok else 'NOT met'}"
+        )
+        dash = results[(label, "dashboard", "dashboard")]["p95"]
+        print(
+            f"  {label}: dashboard p95 < {GOAL_MS:.0f} ms: {dash:.1f} ms"
+            f" {'met' if dash < GOAL_MS else 'NOT met'}"
+        )
+        met = met and ok and dash < GOAL_MS
+        for name in names:
+            if (label, small, name) not in results or (label, large, name) not in results:
+                continue
+            ratio = (
+                results[(label, large, name)]["median"] / results[(label, small, name)]["median"]
+            )
+            ok = ratio <= GOAL_RATIO
+            met = met and ok
+            print(
+                f"  {label}: {name:20} median {large}/{small} = {ratio:.2f}x"
+                f" {'met' if ok else 'NOT met'} (goal {GOAL_RATIO}x)"
+            )
+    mb = peak_mb()
+    print(
+        f"  peak RSS of the serving process {mb:.0f} MB {'met' if mb < GOAL_MB else 'NOT met'}"
+        f" (goal < {GOAL_MB:.0f} MB)"
+    )
+    return met and mb < GOAL_MB
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--build":
+        url, contacts, tickets, updates, incidents = sys.argv[2], *map(int, sys.argv[3:7])
+        build(url, contacts, tickets, updates, incidents)
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", action="append", default=[])
+    parser.add_argument("--sizes", default="1000,10000,20000")
+    parser.add_argument("--tickets", type=int, default=1000)
+    parser.add_argument("--updates", type=int, default=200)
+    parser.add_argument("--loads", type=int, default=30)
+    parser.add_argument("--dashboard", default="20x10000", help="open incidents x contacts")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    args.sizes = [int(s) for s in args.sizes.split(",")]
+    args.dashboard = tuple(int(n) for n in args.dashboard.split("x"))
+    results: dict = {}
+    labels = []
+    with tempfile.TemporaryDirectory() as folder:
+        urls = [] if args.no_sqlite else [("sqlite", f"sqlite:///{folder}/bench.sqlite")]
+        urls += [(url.split("://")[0].split("+")[0], url) for url in args.database_url]
+        for label, url in urls:
+            labels.append(label)
+            run(url, label, args, results)
+    met = goals(results, args, labels)
+    print(json.dumps({"all goals met": met}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
