@@ -1,7 +1,7 @@
 """i14 indexes for what the incident page, the dashboard and the sender ask
 
 Revision ID: 0008_i14_indexes
-Revises: 0007_i17_operations_queue
+Revises: 0008_i16_slack_posts
 Create Date: 2026-12-02 02:30:00
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '0008_i14_indexes'
-down_revision = '0007_i17_operations_queue'
+down_revision = '0008_i16_slack_posts'
 branch_labels = None
 depends_on = None
 
