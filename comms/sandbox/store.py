@@ -303,13 +303,15 @@ class Store(TicketsMixin, BulkMixin):
             "url": f"{self.base_url}/api/v2/job_statuses/{jid}.json",
         }
         with self.lock:
-            busy = sum(j["status"] in ("queued", "working") for j in self.jobs.values())
-            if busy >= MAX_JOBS:
+            busy = [j["id"] for j in self.jobs.values() if j["status"] in ("queued", "working")]
+            if len(busy) >= MAX_JOBS:  # the body as documented; the status code is not
                 raise ApiError(
                     429,
                     {
                         "error": "TooManyJobs",
-                        "description": f"Number of allowed queued jobs ({MAX_JOBS}) exceeded",
+                        "description": "Too many background jobs are currently queued or "
+                        "running. Try again later.",
+                        "current_job_ids": busy,
                     },
                 )
             self.jobs[jid] = job

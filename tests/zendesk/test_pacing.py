@@ -56,6 +56,7 @@ def _fill_the_job_queue(sandbox: Sandbox) -> requests.Session:
         json={"tickets": [{"id": tid, "priority": "low"}]},
     )
     assert refused.json()["error"] == "TooManyJobs"
+    assert len(refused.json()["current_job_ids"]) == 30
     return other
 
 
