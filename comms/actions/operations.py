@@ -22,6 +22,7 @@ from comms.actions import tickets as ticket_actions
 from comms.clock import Clock
 from comms.config import Settings
 from comms.contacts.refresh import refresh
+from comms.incident_io.jobs import reconcile, reconcile_due
 from comms.incidents import merges
 from comms.incidents.models import Incident, MergeRequest
 from comms.incidents.service import IncidentError, require_open
@@ -153,6 +154,24 @@ def start_solve(
             params={"message": message},
             total=1,
             by=by,
+            now=now,
+        )
+
+
+def start_reconcile(db_session: Session, *, settings: Settings, now: datetime) -> Operation | None:
+    """When it is due, record the incident.io reconcile for a worker (one at a time); commits."""
+    if not reconcile_due(db_session, settings, now=now):
+        db_session.rollback()
+        return None
+    with committing(db_session):
+        return queue.enqueue(
+            db_session,
+            kind="reconcile",
+            key="reconcile",
+            incident_id=None,
+            params={},
+            total=0,
+            by="scheduler",
             now=now,
         )
 
@@ -289,7 +308,15 @@ def run_solve(job: Job) -> Finished:
     return Finished("done" if solved else "failed", result={"parent_solved": solved}, error=problem)
 
 
+def run_reconcile(job: Job) -> Finished:
+    """List the incidents changed in incident.io since the last look and follow each."""
+    report = reconcile(job.sessions, job.settings, clock=job.clock)
+    state = "failed" if report.error else "done"
+    return Finished(state, result={"reconciled": report.reconciled}, error=report.error)
+
+
 HANDLERS: dict[str, Callable[[Job], Finished]] = {
+    "reconcile": run_reconcile,
     "send": run_send,
     "solve": run_solve,
     "refresh": run_refresh,

@@ -164,11 +164,10 @@ def reconcile(
         return SyncReport(0, len(changed), "")
 
 
-def follow_incident_io(
-    session_factory: Callable[[], Session], settings: Settings, *, clock: Clock
-) -> None:
-    """The scheduler's part: webhooks left over (comms was down, the API failed), the reconcile."""
+def reconcile_due(db_session: Session, settings: Settings, *, now: datetime) -> bool:
+    """Whether poll_minutes have passed since the reconcile last looked (a read only)."""
     if not settings.incident_io.configured:
-        return
-    process_webhooks(session_factory, settings, clock=clock)
-    reconcile(session_factory, settings, clock=clock)
+        return False
+    state = db_session.scalar(select(SyncState).order_by(SyncState.id).limit(1))
+    every = timedelta(minutes=settings.incident_io.poll_minutes)
+    return state is None or state.attempted_at is None or now - state.attempted_at >= every

@@ -28,11 +28,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from comms.actions.operations import start_reconcile
 from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
 from comms.followup.service import send_followup_reminders
-from comms.incident_io.jobs import follow_incident_io
+from comms.incident_io.jobs import process_webhooks
 from comms.mail.render import EmailRenderer
 from comms.slack.service import post_pending
 from comms.updates.jobs import DueReport, run_due
@@ -66,7 +67,9 @@ def tick(
     With `send`, deliver what is pending too before returning; the scheduler process leaves
     that to its sending worker instead.
     """
-    follow_incident_io(session_factory, settings, clock=clock)
+    process_webhooks(session_factory, settings, clock=clock)  # any left over
+    with session_factory() as db_session:  # the reconcile is long: a worker runs it
+        start_reconcile(db_session, settings=settings, now=clock.now())
     due = run_due(session_factory, settings, clock=clock, gateway=gateway)
     reminders = send_reminders(session_factory, settings, clock=clock)
     reminders += send_followup_reminders(session_factory, settings, clock=clock)

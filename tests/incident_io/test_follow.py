@@ -213,3 +213,30 @@ def test_take_up_by_custom_field_takes_only_those_affecting_clients(
 
 def _factory(app):
     return app.extensions["comms"]["sessionmaker"]
+
+
+def test_the_scheduler_records_the_reconcile_and_a_worker_runs_it_once(
+    served, incident_io, settle, db_session, app, clock
+):
+    from comms.operations.models import Operation
+    from comms.updates.scheduler import tick
+
+    declared = incident_io.declare("Search broken", severity="Minor")
+    settle()
+    incident_io.drop_next_webhooks(1)
+    incident_io.change(declared["id"], severity="Critical")
+    settle()
+    settings = app.extensions["comms"]["settings"]
+    for _ in range(2):  # the second tick finds it recorded (or done): no second reconcile
+        tick(_factory(app), settings, clock=clock)
+    deadline = time.monotonic() + 60
+    while db_session.scalars(
+        select(Operation).where(Operation.kind == "reconcile")
+    ).one().state in ("queued", "running"):
+        assert time.monotonic() < deadline, "no worker ran the reconcile"
+        time.sleep(0.05)
+        db_session.rollback()
+    assert only_incident(db_session).severity == "critical"
+    tick(_factory(app), settings, clock=clock)  # not due again for poll_minutes
+    count = select(func.count()).select_from(Operation).where(Operation.kind == "reconcile")
+    assert db_session.scalar(count) == 1
