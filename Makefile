@@ -33,3 +33,4 @@ bench: install
 	$(BIN)/python bench/contacts.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/incident_io.py
+	$(BIN)/python bench/page.py

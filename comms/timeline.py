@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +66,19 @@ def events_page(
         after=after,
         descending=newest_first,
     )
+
+
+def iter_events(
+    db_session: Session, incident: Incident, *, chunk: int = 1000
+) -> Iterator[TimelineEvent]:
+    """The whole timeline, oldest first, read `chunk` events at a time (for the exports)."""
+    after: int | None = None
+    while True:
+        page = events_page(db_session, incident, size=chunk, after=after, newest_first=False)
+        yield from page.rows
+        if page.after is None:
+            return
+        after = page.after
 
 
 def latest(db_session: Session, incident: Incident, kind: str) -> TimelineEvent | None:

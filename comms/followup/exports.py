@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import UTC, timedelta
 from urllib.parse import urlsplit
 
@@ -25,8 +26,13 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def timeline_csv(events: list[TimelineEvent], settings: Settings) -> str:
+def timeline_csv(events: Iterable[TimelineEvent], settings: Settings) -> str:
     """The timeline as CSV: time (ISO, configured zone), actor, kind, summary, details JSON."""
+    return "".join(timeline_csv_lines(events, settings))
+
+
+def timeline_csv_lines(events: Iterable[TimelineEvent], settings: Settings) -> Iterator[str]:
+    """The same CSV a row at a time, so a long timeline streams instead of piling up."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(("at", "actor", "kind", "summary", "details"))
@@ -34,7 +40,10 @@ def timeline_csv(events: list[TimelineEvent], settings: Settings) -> str:
         at = e.at.astimezone(settings.web.tz).isoformat()
         details = json.dumps(e.details, ensure_ascii=False, sort_keys=True)
         writer.writerow([at, *(_cell(v) for v in (e.actor, e.kind, e.summary, details))])
-    return out.getvalue()
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()
 
 
 def timeline_markdown(incident: Incident, events: list[TimelineEvent], settings: Settings) -> str:

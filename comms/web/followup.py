@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from comms import timeline
 from comms.auth.models import User
@@ -20,7 +31,7 @@ bp = Blueprint("followup", __name__, url_prefix="/incidents")
 MARKDOWN = "text/markdown; charset=utf-8"
 
 
-def download(body: str | bytes, mimetype: str, filename: str) -> Response:
+def download(body: str | bytes | Iterable[str], mimetype: str, filename: str) -> Response:
     disposition = f'attachment; filename="{filename}"'
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
 
@@ -127,7 +138,8 @@ def report_md(ref: str):
 def timeline_csv(ref: str):
     """Download the timeline as CSV, times in the configured zone."""
     incident = load_incident(ref)
-    body = exports.timeline_csv(timeline.events(db(), incident), settings())
+    lines = exports.timeline_csv_lines(timeline.iter_events(db(), incident), settings())
+    body = stream_with_context(lines)
     return download(body, "text/csv; charset=utf-8", f"{incident.reference}-timeline.csv")
 
 

@@ -146,3 +146,19 @@ def test_the_incident_page_lists_each_section_in_pages(login, busy, monkeypatch)
         assert len(seen) == len(set(seen)) and len(seen) >= 3, (name, seen)
     assert client.get(f"/incidents/{busy.reference}?linked_after=x").status_code == 400
     assert client.get(f"/incidents/{busy.reference}?timeline_after=999999").status_code == 400
+
+
+def test_the_csv_exports_stream_every_row(login, api, busy):
+    client = login("viewer")
+    for url, rows in (
+        (f"/incidents/{busy.reference}/contacts/contacts.csv", CONTACTS - 1),
+        (f"/api/v1/incidents/{busy.reference}/contacts?format=csv", CONTACTS - 1),
+        (f"/incidents/{busy.reference}/timeline.csv", None),
+    ):
+        answer = (api("viewer") if url.startswith("/api/") else client).get(url)
+        assert answer.status_code == 200 and answer.is_streamed, url
+        lines = answer.get_data(as_text=True).splitlines()
+        if rows is not None:
+            assert len(lines) == 1 + rows, url
+        else:
+            assert sum(1 for line in lines if ",note,E" in line) == 5
