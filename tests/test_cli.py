@@ -336,3 +336,43 @@ def test_comms_worker_runs_what_the_web_recorded_and_stops_on_sigterm(tmp_path):
     assert result.returncode == 0, result.stderr
     assert state(second) == "done"
     engine.dispose()
+
+
+def test_comms_serve_says_whether_it_runs_a_worker(tmp_path):
+    import time
+
+    import requests
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[web]\nsecret_key = "test"\n[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n'
+    )
+    assert installed("init-db", config=config).returncode == 0
+    script = Path(sys.executable).with_name("comms")
+    env = {**os.environ, "COMMS_CONFIG": str(config)}
+    for extra, said in (
+        ([], "a worker runs long operations (refresh, link, merge) in this process"),
+        (["--no-worker"], "no worker in this process; run `comms worker`"),
+    ):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [str(script), "serve", "--port", str(port), *extra],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok
+                    break
+                except (requests.ConnectionError, requests.Timeout):
+                    assert server.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.1)
+        finally:
+            server.terminate()
+            _, errors = server.communicate(timeout=60)
+        assert said in errors

@@ -1,4 +1,4 @@
-"""One long operation (a contact refresh, a bulk link, a merge), queued, run and finished."""
+"""One long operation (a contact refresh, a bulk link, a merge, …), queued, run and finished."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Operation(Base):
 
     id: Mapped[intpk]
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # refresh | link | merge
+    kind: Mapped[str] = mapped_column(String(20))  # refresh|link|merge|send|solve|reconcile
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     # queued | running | done | failed
