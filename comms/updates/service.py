@@ -160,7 +160,11 @@ def publish(
     rows = _delivery_rows(db_session, incident, new, contacts, settings)
     db_session.add(new)
     db_session.flush()
-    db_session.execute(insert(Delivery), [{**row, "update_id": new.id} for row in rows])
+    # RETURNING makes SQLAlchemy write the rows a thousand to a statement (its "insertmanyvalues")
+    # instead of one statement each: PostgreSQL's counting trigger then runs ten times, not 10,000.
+    db_session.execute(
+        insert(Delivery).returning(Delivery.id), [{**row, "update_id": new.id} for row in rows]
+    ).all()
     superseded = _supersede_older(db_session, incident, new) if _kind(new).supersedes else 0
     incident.current_message = text
     if trigger != "resolve":
