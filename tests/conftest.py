@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import close_all_sessions
 
 from comms import create_app
 from comms.auth.service import create_token, create_user
@@ -82,6 +83,10 @@ def make_app(engine, clock):
     for app in made:
         if "worker" in app.extensions["comms"]:
             app.extensions["comms"]["worker"].stop()
+    # A streamed response (CSV) that a test did not read to its end holds its request's
+    # session, as it would until a web server closes it: close those before the engines.
+    close_all_sessions()
+    for app in made:
         app.extensions["comms"]["engine"].dispose()
 
 
