@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import NotFound
@@ -12,7 +13,8 @@ from comms.auth import service as auth_service
 from comms.auth.models import User
 from comms.ids import parse_number
 from comms.web import context
-from comms.web.api import SAFE_METHODS
+from comms.web.api import NUL_REFUSED, SAFE_METHODS
+from comms.web.api import error as api_error
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -57,6 +59,15 @@ def _require_login():
     return None
 
 
+def _no_nul_characters() -> ResponseReturnValue | None:
+    """A NUL character in a form or an address is refused before anything reads it."""
+    if not any("\x00" in value for values in request.values.listvalues() for value in values):
+        return None
+    if request.path.startswith("/api/"):
+        return api_error(400, "bad_request", NUL_REFUSED)
+    abort(400, NUL_REFUSED)
+
+
 def _viewers_change_nothing() -> None:
     """A viewer sees everything and changes nothing."""
     if request.path.startswith("/api/"):
@@ -97,6 +108,7 @@ def init_app(app: Flask) -> None:
     headers.init_app(app)
     csrf.init_app(app)
     app.teardown_appcontext(context.close_db)
+    app.before_request(_no_nul_characters)
     app.before_request(_require_login)
     app.before_request(_viewers_change_nothing)
     app.register_blueprint(auth.bp)

@@ -64,16 +64,22 @@ def _authenticate():
     return None
 
 
-def _depth(value: object) -> int:
-    """How deeply lists and objects nest in a parsed JSON value."""
-    deepest, level = 0, [(value, 1)]
+NUL_REFUSED = "Text may not hold a NUL character (\\u0000)."
+
+
+def _depth(value: object) -> tuple[int, bool]:
+    """How deeply lists and objects nest in a parsed JSON value, and whether any of its text
+    (keys too) holds a NUL character, which no name or message has and PostgreSQL refuses."""
+    deepest, nul, level = 0, False, [(value, 1)]
     while level:
         item, depth = level.pop()
-        if isinstance(item, dict | list):
+        if isinstance(item, str):
+            nul = nul or "\x00" in item
+        elif isinstance(item, dict | list):
             deepest = max(deepest, depth)
-            children = item.values() if isinstance(item, dict) else item
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             level.extend((child, depth + 1) for child in children)
-    return deepest
+    return deepest, nul
 
 
 def parse_json(data: bytes) -> object:
@@ -84,8 +90,11 @@ def parse_json(data: bytes) -> object:
         value = json.loads(data)
     except (ValueError, RecursionError):
         raise ApiError(400, "bad_request", "The body is not JSON.") from None
-    if _depth(value) > MAX_JSON_DEPTH:
+    depth, nul = _depth(value)
+    if depth > MAX_JSON_DEPTH:
         raise ApiError(400, "bad_request", f"The JSON nests deeper than {MAX_JSON_DEPTH} levels.")
+    if nul:
+        raise ApiError(400, "bad_request", NUL_REFUSED)
     return value
 
 

@@ -117,7 +117,7 @@ def ticket_from_json(data: Mapping[str, Any]) -> Ticket:
     """Build a Ticket from Zendesk's JSON object."""
     return Ticket(
         id=int(data["id"]),
-        subject=data.get("subject") or "",
+        subject=_text(data.get("subject")),
         description=data.get("description") or "",
         status=data.get("status") or "new",
         type=data.get("type"),
@@ -131,10 +131,15 @@ def ticket_from_json(data: Mapping[str, Any]) -> Ticket:
     )
 
 
+def _text(value: Any) -> str:
+    """Text as comms stores it: Zendesk may hold a NUL character, which PostgreSQL refuses."""
+    return str(value or "").replace("\x00", "")
+
+
 def organization_from_json(data: Mapping[str, Any]) -> Organization:
     """Build an Organization from Zendesk's JSON object."""
     return Organization(
-        id=int(data["id"]), name=data.get("name") or "", tags=tuple(data.get("tags") or ())
+        id=int(data["id"]), name=_text(data.get("name")), tags=tuple(data.get("tags") or ())
     )
 
 
@@ -142,7 +147,7 @@ def user_from_json(data: Mapping[str, Any]) -> User:
     """Build a User from Zendesk's JSON object."""
     return User(
         id=int(data["id"]),
-        name=data.get("name") or "",
+        name=_text(data.get("name")),
         email=data.get("email") or None,
         role=data.get("role") or "end-user",
         suspended=bool(data.get("suspended")),

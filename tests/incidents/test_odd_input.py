@@ -131,6 +131,25 @@ def test_a_contact_name_over_255_characters_is_refused(api, login, incident):
     ).get_data(as_text=True)
 
 
+def test_a_nul_character_is_refused_by_the_api_and_the_pages_and_nothing_is_kept(
+    api, login, incident
+):
+    """PostgreSQL cannot store a NUL: it was a server error there; now it is a clear 400."""
+    body = {"email": "new@client.example", "name": "Nul\x00Name"}
+    url = f"/api/v1/incidents/{incident.reference}/contacts"
+    response = api("manager").post(url, json=body)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_json()["message"]
+    assert api("manager").get(f"{url}?x=%00").get_json()["error"] == "bad_request"
+    client = login("manager")
+    page = f"/incidents/{incident.reference}"
+    token = csrf_token(client.get(page).get_data(as_text=True))
+    response = client.post(f"{page}/contacts/add", data={"csrf_token": token, **body})
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    assert "new@client.example" not in api("manager").get(url).get_data(as_text=True)
+
+
 def test_deeply_nested_json_is_refused_by_the_api(api, incident):
     client = api("manager")
     for path in ["/api/v1/incidents", f"/api/v1/incidents/{incident.reference}/updates"]:
