@@ -254,6 +254,7 @@ def run(
 
     from comms import create_app
     from comms.cli import busy_port, port_free
+    from comms.sandbox.jsonserver import quiet_on_socket_errors
     from comms.updates.scheduler import Scheduler
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -264,6 +265,7 @@ def run(
         return 1
     # Reserve the port first; the app is set once the database is ready.
     server_socket = make_server(host, port, app=_not_ready, threaded=True)
+    server_socket.handle_error = quiet_on_socket_errors(server_socket.handle_error)  # type: ignore[method-assign,assignment]
     demo = start_services(settings, folder)
     stop = threading.Event()
     scheduler = Scheduler(demo.settings)

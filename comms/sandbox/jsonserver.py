@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -97,6 +99,18 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def quiet_on_socket_errors(handle_error: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """A server's handle_error that says nothing when a connection broke (the client went
+    away, or the server is stopping under it), as a real web server would; it still reports
+    every other error."""
+
+    def handle(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            handle_error(request, client_address)
+
+    return handle
+
+
 class JsonServer(ThreadingHTTPServer):
     """Serve in a daemon thread on host:port (0 picks a free port)."""
 
@@ -106,6 +120,7 @@ class JsonServer(ThreadingHTTPServer):
 
     def __init__(self, host: str, port: int, handler: type[JsonHandler]) -> None:
         super().__init__((host, port), handler)
+        self.handle_error = quiet_on_socket_errors(super().handle_error)  # type: ignore[method-assign]
         bound_host, bound_port = self.server_address[:2]
         self.url = f"http://{bound_host}:{bound_port}"
         self._thread: threading.Thread | None = None

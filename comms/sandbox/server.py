@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import Request, dispatch
+from .jsonserver import quiet_on_socket_errors
 from .limits import Limits
 from .shapes import FORBIDDEN, ApiError
 from .store import Store
@@ -249,5 +250,6 @@ class SandboxServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: Store, controls: Controls) -> None:
         """Bind (port 0 = a free port)."""
         super().__init__(address, Handler)
+        self.handle_error = quiet_on_socket_errors(super().handle_error)  # type: ignore[method-assign]
         self.store = store
         self.controls = controls

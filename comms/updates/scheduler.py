@@ -156,8 +156,12 @@ class PostgresLock:
     def release(self) -> None:
         if self.connection is not None:
             with contextlib.suppress(SQLAlchemyError):
-                # Closing would only hand the connection back to the pool, its session (and
-                # so the advisory lock) still alive: end the session itself.
+                # Unlock at once (the server ends a closed session's locks only when its
+                # backend has gone), then end the session: closing would only hand the
+                # connection back to the pool with its session alive.
+                if self.locked:
+                    unlock = text("SELECT pg_advisory_unlock(:key)")
+                    self.connection.execute(unlock, {"key": ADVISORY_KEY})
                 self.connection.invalidate()
                 self.connection.close()
             self.connection = None

@@ -60,8 +60,13 @@ def _require_login():
 
 
 def _no_nul_characters() -> ResponseReturnValue | None:
-    """A NUL character in a form or an address is refused before anything reads it."""
-    if not any("\x00" in value for values in request.values.listvalues() for value in values):
+    """A NUL character in a form or an address is refused before anything reads it.
+
+    The API's forms are left alone: reading them here would use up the body that a signed
+    request (Slack's) is checked against; JSON bodies are checked as they are parsed.
+    """
+    fields = request.args if request.path.startswith("/api/") else request.values
+    if not any("\x00" in value for values in fields.listvalues() for value in values):
         return None
     if request.path.startswith("/api/"):
         return api_error(400, "bad_request", NUL_REFUSED)
