@@ -56,19 +56,35 @@ class Job:
         return self.zendesk
 
 
-def start_refresh(db_session: Session, incident: Incident, *, by: str, now: datetime) -> Operation:
-    """Record a contact refresh, or join the one already queued or running; commits."""
+def _start(
+    db_session: Session,
+    incident: Incident,
+    kind: str,
+    *,
+    params: dict[str, Any],
+    total: int,
+    by: str,
+    now: datetime,
+) -> Operation:
+    """Record an operation of this kind on the incident, one at a time per incident (a second
+    start joins or queues behind it, as the queue decides), with what was done before it in
+    the transaction; commits."""
     with committing(db_session):
         return queue.enqueue(
             db_session,
-            kind="refresh",
-            key=f"refresh:{incident.id}",
+            kind=kind,
+            key=f"{kind}:{incident.id}",
             incident_id=incident.id,
-            params={},
-            total=0,
+            params=params,
+            total=total,
             by=by,
             now=now,
         )
+
+
+def start_refresh(db_session: Session, incident: Incident, *, by: str, now: datetime) -> Operation:
+    """Record a contact refresh, or join the one already queued or running; commits."""
+    return _start(db_session, incident, "refresh", params={}, total=0, by=by, now=now)
 
 
 def start_link(
@@ -109,53 +125,26 @@ def start_merge(
     by: str,
     now: datetime,
 ) -> Operation:
-    """Write the merge ledger rows and record the merge for a worker; commits."""
-    with committing(db_session):
+    """Write the merge ledger rows and record the merge for a worker, in one commit."""
+    with committing(db_session):  # a plan refused rolls back; _start commits the rows with it
         rows = merges.plan(
             db_session, incident, target_id=target_id, source_ids=source_ids, by=by, now=now
         )
-        return queue.enqueue(
-            db_session,
-            kind="merge",
-            key=f"merge:{incident.id}",
-            incident_id=incident.id,
-            params={"row_ids": [row.id for row in rows]},
-            total=len(rows),
-            by=by,
-            now=now,
-        )
+        params = {"row_ids": [row.id for row in rows]}
+        return _start(db_session, incident, "merge", params=params, total=len(rows), by=by, now=now)
 
 
 def start_send(db_session: Session, incident: Incident, *, by: str, now: datetime) -> Operation:
     """Record the sending of what was just published; the deliveries table is its ledger."""
-    with committing(db_session):
-        return queue.enqueue(
-            db_session,
-            kind="send",
-            key=f"send:{incident.id}",
-            incident_id=incident.id,
-            params={},
-            total=0,
-            by=by,
-            now=now,
-        )
+    return _start(db_session, incident, "send", params={}, total=0, by=by, now=now)
 
 
 def start_solve(
     db_session: Session, incident: Incident, *, message: str, by: str, now: datetime
 ) -> Operation:
     """Record solving the parent ticket in Zendesk (a second start joins it); commits."""
-    with committing(db_session):
-        return queue.enqueue(
-            db_session,
-            kind="solve",
-            key=f"solve:{incident.id}",
-            incident_id=incident.id,
-            params={"message": message},
-            total=1,
-            by=by,
-            now=now,
-        )
+    params = {"message": message}
+    return _start(db_session, incident, "solve", params=params, total=1, by=by, now=now)
 
 
 def start_reconcile(db_session: Session, *, settings: Settings, now: datetime) -> Operation | None:
