@@ -7,12 +7,18 @@ import getpass
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from comms import config as config_module
 from comms.config import ConfigError, Settings
 from comms.mail.render import TemplateProblem
+
+if TYPE_CHECKING:  # the commands import what they use late, so `comms --help` stays quick
+    from sqlalchemy.orm import Session
+
+    from comms.auth.models import User
 
 Command = Callable[[argparse.Namespace, Settings], int]
 COMMANDS: dict[str, Command] = {}
@@ -88,17 +94,28 @@ def _read_password(args: argparse.Namespace, command: str) -> str | None:
     return password
 
 
+def _user(db_session: Session, email: str, *, hint: str = "") -> User | None:
+    """The user with this e-mail, or None after saying there is none."""
+    from comms.auth.service import user_by_email
+
+    user = user_by_email(db_session, email)
+    if user is None:
+        print(
+            f"error: no user has the e-mail {email}{'; ' + hint if hint else ''}.", file=sys.stderr
+        )
+    return user
+
+
 @command
 def cmd_set_password(args: argparse.Namespace, settings: Settings) -> int:
-    from comms.auth.service import AuthError, set_password, user_by_email
+    from comms.auth.service import AuthError, set_password
 
     password = _read_password(args, "set-password")
     if password is None:
         return 2
     with _session(settings) as db_session:
-        user = user_by_email(db_session, args.email)
+        user = _user(db_session, args.email)
         if user is None:
-            print(f"error: no user has the e-mail {args.email}.", file=sys.stderr)
             return 1
         try:
             set_password(db_session, user, password)
@@ -112,12 +129,11 @@ def cmd_set_password(args: argparse.Namespace, settings: Settings) -> int:
 
 @command
 def cmd_deactivate_user(args: argparse.Namespace, settings: Settings) -> int:
-    from comms.auth.service import deactivate, user_by_email
+    from comms.auth.service import deactivate
 
     with _session(settings) as db_session:
-        user = user_by_email(db_session, args.email)
+        user = _user(db_session, args.email)
         if user is None:
-            print(f"error: no user has the e-mail {args.email}.", file=sys.stderr)
             return 1
         deactivate(db_session, user)
         db_session.commit()
@@ -127,13 +143,12 @@ def cmd_deactivate_user(args: argparse.Namespace, settings: Settings) -> int:
 
 @command
 def cmd_create_token(args: argparse.Namespace, settings: Settings) -> int:
-    from comms.auth.service import create_token, user_by_email
+    from comms.auth.service import create_token
     from comms.clock import Clock
 
     with _session(settings) as db_session:
-        user = user_by_email(db_session, args.email)
+        user = _user(db_session, args.email, hint="create one first")
         if user is None:
-            print(f"error: no user has the e-mail {args.email}; create one first.", file=sys.stderr)
             return 1
         token = create_token(db_session, user=user, now=Clock().now())
         db_session.commit()
