@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from comms.auth.models import User
 from comms.config import Settings
-from comms.incidents.models import Incident
+from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import EmailRenderer
 from comms.timeline import record
 from comms.updates.schedule import plan_next
 from comms.updates.service import UpdateProblem, latest
+from comms.updates.state import ScheduleFacts, describe
 
 
 def set_paused(
@@ -70,3 +73,39 @@ def reschedule(
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def schedule_facts(db_session: Session, incidents: list[Incident]) -> dict[int, ScheduleFacts]:
+    """Each incident's schedule, and who paused the paused ones and when (one query for all)."""
+    paused_ids = [i.id for i in incidents if i.schedule_paused and i.is_open]
+    pauses: dict[int, tuple[str, datetime | None]] = {}
+    if paused_ids:
+        last = (
+            select(func.max(TimelineEvent.id))
+            .where(TimelineEvent.incident_id.in_(paused_ids))
+            .where(TimelineEvent.kind == "schedule_paused")
+            .group_by(TimelineEvent.incident_id)
+        )
+        query = (
+            select(TimelineEvent.incident_id, TimelineEvent.actor, TimelineEvent.at, User.name)
+            .outerjoin(User, User.email == TimelineEvent.actor)
+            .where(TimelineEvent.id.in_(last))
+        )
+        for incident_id, actor, at, name in db_session.execute(query):
+            pauses[incident_id] = (name or actor, at)
+    facts = {}
+    for i in incidents:
+        paused_by, paused_at = pauses.get(i.id, ("", None))
+        facts[i.id] = ScheduleFacts(
+            i.is_open, i.severity, i.next_update_due_at, i.schedule_paused, paused_by, paused_at
+        )
+    return facts
+
+
+def schedule_states(
+    db_session: Session, incidents: list[Incident], *, now: datetime, settings: Settings
+) -> dict[int, str]:
+    """The state of each incident's client updates in words, by incident id."""
+    facts = schedule_facts(db_session, incidents)
+    schedule, zone = settings.schedule, settings.web.tz
+    return {i: describe(f, now=now, schedule=schedule, zone=zone) for i, f in facts.items()}

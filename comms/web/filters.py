@@ -9,17 +9,8 @@ from typing import Any
 
 from flask import Flask
 
+from comms.updates.state import span as _span
 from comms.web import context
-
-
-def _span(seconds: float) -> str:
-    minutes = int(abs(seconds) // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    return f"{hours // 24} days"
 
 
 def local(moment: datetime | None, fmt: str = "%a %d %b %H:%M %Z") -> str:
