@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from comms.db import Page, keyset_page
 from comms.incidents.models import Candidate, Incident, LinkedTicket, MergeRequest
 from comms.incidents.service import IncidentError, require_open
 from comms.incidents.tickets import refuse_taken
@@ -251,10 +252,25 @@ def _mark_merged(
 
 
 def ledger(db_session: Session, incident: Incident) -> list[MergeRequest]:
+    """Every merge request of the incident, in the order they were made."""
     return list(
         db_session.scalars(
             select(MergeRequest)
             .where(MergeRequest.incident_id == incident.id)
             .order_by(MergeRequest.id)
         )
+    )
+
+
+def ledger_page(
+    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+) -> Page[MergeRequest]:
+    """One page of the merge ledger, in the order the requests were made (the cursor: an id)."""
+    return keyset_page(
+        db_session,
+        select(MergeRequest).where(MergeRequest.incident_id == incident.id),
+        (MergeRequest.id,),
+        id_column=MergeRequest.id,
+        size=size,
+        after=after,
     )

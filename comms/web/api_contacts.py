@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Response, request, stream_with_context
@@ -15,7 +16,7 @@ from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.api_operations import accepted
 from comms.web.context import actor, db, gateway, load_incident, now, settings
-from comms.web.paging import paged, paging
+from comms.web.paging import api_page, paged, paging
 from comms.zendesk import ZendeskError
 
 BASE = "/incidents/<ref>"
@@ -65,7 +66,7 @@ def _organization_json(org: AffectedOrganization, people: dict[int, int]) -> dic
 
 
 def _organizations(incident: Incident, orgs: list[AffectedOrganization]) -> list[dict[str, Any]]:
-    people = service.people_counts(db(), incident)
+    people = service.people_counts(db(), incident, [org.organization_id for org in orgs])
     return [_organization_json(org, people) for org in orgs]
 
 
@@ -89,10 +90,10 @@ def _first_page(incident: Incident, *, excluded: bool = False) -> dict[str, Any]
 
 @bp.get(f"{BASE}/organizations")
 def list_organizations(ref: str):
-    """List the affected organisations, priority clients first."""
+    """List the affected organisations, priority clients first, a page at a time."""
     incident = _incident(ref)
-    orgs = service.affected_organizations(db(), incident, settings())
-    return {"organizations": _organizations(incident, orgs)}
+    page, size = api_page(partial(service.organizations_page, db(), incident))
+    return paged("organizations", _organizations(incident, page.rows), page.after, size)
 
 
 @bp.post(f"{BASE}/organizations")

@@ -11,8 +11,8 @@ from comms.actions import incidents as actions
 from comms.actions import operations as operation_actions
 from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
-from comms.incidents import service, tickets, webhook
-from comms.incidents.models import Incident
+from comms.incidents import merges, service, tickets, webhook
+from comms.incidents.models import Incident, MergeRequest
 from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
 from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
@@ -263,6 +263,28 @@ def merge_tickets(ref: str):
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None
     return accepted(operation)
+
+
+def merge_json(request_row: MergeRequest) -> dict:
+    """One merge request of the ledger: its target, sources, state and each ticket's outcome."""
+    completed = request_row.completed_at
+    return {
+        "target_id": request_row.target_id,
+        "source_ids": list(request_row.source_ids or []),
+        "state": request_row.state,
+        "requested_at": request_row.requested_at.isoformat(),
+        "requested_by": request_row.requested_by,
+        "completed_at": completed.isoformat() if completed else None,
+        "outcomes": list(request_row.outcomes or []),
+    }
+
+
+@bp.get("/incidents/<ref>/merges")
+def list_merges(ref: str):
+    """The merge ledger: every merge asked for, in order, and how it went."""
+    incident = load_incident(ref)
+    page, size = api_page(partial(merges.ledger_page, db(), incident))
+    return paged("merges", [merge_json(m) for m in page.rows], page.after, size)
 
 
 @bp.get("/incidents/<ref>/tickets")

@@ -86,6 +86,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
             "source_ids": {"type": "array", "items": {"type": "integer"}},
         },
     ),
+    ("get", "/incidents/{ref}/merges", "The merge ledger: each merge and its outcome", None),
     ("get", "/incidents/{ref}/tickets", "Linked and merged tickets", None),
     ("get", "/incidents/{ref}/timeline", "The timeline", None),
     ("get", "/incidents/{ref}/organizations", "Affected organisations", None),
@@ -173,6 +174,8 @@ PAGED = {
     "/incidents/{ref}/tickets": "tickets",
     "/incidents/{ref}/timeline": "timeline",
     "/incidents/{ref}/contacts": "contacts",
+    "/incidents/{ref}/organizations": "organizations",
+    "/incidents/{ref}/merges": "merges",
     "/incidents/{ref}/updates": "updates",
     "/incidents/{ref}/updates/{number}/deliveries": "deliveries",
 }

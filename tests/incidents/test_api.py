@@ -82,6 +82,9 @@ def test_the_whole_ticket_flow_through_the_api(api, sandbox, desk):
     )
     assert merged["result"]["merges"][0]["state"] == "done"
     assert "closed_by_merge" in sandbox.store.ticket(desk.tickets[2])["tags"]
+    (ledger,) = client.get(f"/api/v1/incidents/{ref}/merges").get_json()["merges"]
+    assert ledger["target_id"] == desk.tickets[0] and ledger["source_ids"] == [desk.tickets[2]]
+    assert ledger["state"] == "done" and ledger["completed_at"] is not None
     linked = client.get(f"/api/v1/incidents/{ref}/tickets").get_json()["tickets"]
     assert {t["ticket_id"]: t["state"] for t in linked} == {
         desk.tickets[0]: "linked",

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from comms import timeline
+from comms.contacts.models import AffectedOrganization
 from comms.contacts.service import add_contact, exclude_contact
-from comms.incidents.models import Candidate, Incident, LinkedTicket
+from comms.incidents.models import Candidate, Incident, LinkedTicket, MergeRequest
 from comms.updates.service import publish
 from comms.web.openapi import PAGED
 
@@ -48,6 +49,27 @@ def busy(db_session, clock, settings) -> Incident:
                 subject=f"K{n}",
                 found_at=now,
                 ticket_created_at=None if n == 2 else now - timedelta(minutes=n % 2),
+            )
+        )
+    for n in range(5):  # names tie, priority clients first: the order has ties to page through
+        db_session.add(
+            AffectedOrganization(
+                incident_id=incident.id,
+                organization_id=300 + n,
+                name=f"Client {n % 2}",
+                priority=n == 3,
+                added_how="by id",
+                added_at=now,
+            )
+        )
+        db_session.add(
+            MergeRequest(
+                incident_id=incident.id,
+                target_id=100,
+                source_key=str(200 + n),
+                source_ids=[200 + n],
+                state="done",
+                requested_at=now,
             )
         )
     for n in range(5):
