@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Protocol
 
 from comms.config import Settings
 from comms.incidents.models import Incident
@@ -23,6 +23,23 @@ SHOWN_HEADERS = (
     "References",
     "X-Incident-Reference",
 )
+
+
+class Recipient(Protocol):
+    """What a message needs of its delivery: a stored Delivery, or the sender's claimed row."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def organizations(self) -> list[Any]: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def in_reply_to(self) -> str: ...
+    @property
+    def thread_references(self) -> str: ...
 
 
 def delivery_message_id(settings: Settings, incident: Incident, number: int, email: str) -> str:
@@ -51,7 +68,7 @@ def context(
 
 
 def render(
-    renderer: EmailRenderer, incident: Incident, update: Update, delivery: Delivery
+    renderer: EmailRenderer, incident: Incident, update: Update, delivery: Recipient
 ) -> RenderedEmail:
     """Render the three parts for one delivery; TemplateProblem if a template is broken."""
     values = context(
@@ -66,7 +83,7 @@ def check_address(name: str, email: str) -> None:
 
 
 def _fields(
-    settings: Settings, incident: Incident, update: Update, delivery: Delivery
+    settings: Settings, incident: Incident, update: Update, delivery: Recipient
 ) -> dict[str, Any]:
     """Everything but the rendered parts, threaded to what this contact received before.
 
@@ -106,7 +123,7 @@ def build_for_sending(
     settings: Settings,
     incident: Incident,
     update: Update,
-    delivery: Delivery,
+    delivery: Recipient,
 ) -> WireMessage:
     """The same message as `build`, flattened for SMTP at a fraction of the cost."""
     rendered = render(renderer, incident, update, delivery)

@@ -14,15 +14,16 @@ be checked falls back to the in-flight timeout.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from comms.clock import Clock
@@ -34,7 +35,7 @@ from comms.mail.send import Mailer, MailServerUnavailable, Pace, SendOutcome
 from comms.updates import leases, messages, problems
 from comms.updates.models import Delivery, Update
 
-Outcome = tuple[Delivery, Update, SendOutcome]
+Outcome = tuple["Claimed", Update, SendOutcome]
 MAX_ATTEMPTS = 8
 RESEND_DELAY = timedelta(minutes=1)
 # A connection is opened for every this many due messages, up to [smtp] connections.
@@ -132,38 +133,73 @@ def recover_stuck(db_session: Session, settings: Settings, *, now: datetime) -> 
     return int(getattr(released, "rowcount", 0) or 0) + len(stuck)
 
 
-def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[Delivery]:
-    """Mark up to `size` due rows `sending` and dispatched for this sender and return them, as
-    they now are; the caller commits.
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row: what building its message and recording its outcome need, no more."""
+
+    id: int
+    update_id: int
+    email: str
+    name: str
+    organizations: list[Any]
+    message_id: str
+    in_reply_to: str
+    thread_references: str
+    attempts: int
+    uncertain_resent: bool
+
+
+# The sender's hot path runs Core statements built once, on the table itself.
+DELIVERIES = cast(Table, Delivery.__table__)
+CLAIMED = tuple(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__)
+
+
+@functools.cache
+def _claim_statement(dialect: str, state: str) -> Any:
+    """The claim of rows in one state, built once: Core, so only the values change per call.
 
     The rows are chosen in a CTE (ORDER BY id LIMIT size FOR UPDATE SKIP LOCKED) and updated
     by those ids, so the claim takes exactly what it asks for whatever the planner's
-    statistics, and never a row another sender holds. The update returns the rows: no read
-    follows it.
+    statistics, and never a row another sender holds.
     """
-    claimed: list[Delivery] = []
-    for due in _due(now):
+    table = DELIVERIES
+    due = table.c.state == state
+    if state == "retrying":
+        due = and_(due, table.c.next_attempt_at <= bindparam("now"))
+    chosen = (
+        select(table.c.id)
+        .where(due)
+        .order_by(table.c.id)
+        .limit(bindparam("size"))
+        .with_for_update(skip_locked=True)
+        .cte("chosen")
+    )
+    if dialect == "postgresql":
+        chosen = chosen.prefix_with("MATERIALIZED")  # run once, never re-planned per row
+    now = bindparam("now", type_=Delivery.claimed_at.type)
+    return (
+        update(table)
+        .where(table.c.id.in_(select(chosen.c.id)))
+        .where(due)
+        .values(state="sending", claimed_by=bindparam("token"), claimed_at=now, dispatched_at=now)
+        .returning(*CLAIMED)
+    )
+
+
+def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[Claimed]:
+    """Mark up to `size` due rows `sending` and dispatched for this sender and return them
+    (pending rows first, then due retries); the caller commits.
+
+    The update returns the rows: no read follows it.
+    """
+    connection = db_session.connection()
+    claimed: list[Claimed] = []
+    for state in ("pending", "retrying"):
         if len(claimed) >= size:
             break
-        chosen = (
-            select(Delivery.id)
-            .where(due)
-            .order_by(Delivery.id)
-            .limit(size - len(claimed))
-            .with_for_update(skip_locked=True)
-            .cte("chosen")
-        )
-        if db_session.get_bind().dialect.name == "postgresql":
-            chosen = chosen.prefix_with("MATERIALIZED")  # run once, never re-planned per row
-        rows = db_session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(select(chosen.c.id)))
-            .where(due)
-            .values(state="sending", claimed_by=token, claimed_at=now, dispatched_at=now)
-            .returning(Delivery)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        claimed += rows.all()
+        statement = _claim_statement(connection.dialect.name, state)
+        values = {"token": token, "now": now, "size": size - len(claimed)}
+        claimed += (Claimed(*row) for row in connection.execute(statement, values))
     return sorted(claimed, key=lambda row: row.id)
 
 
@@ -185,8 +221,8 @@ def _record(
     better); a recovery only settles rows still `sending`.
     """
     values: dict[str, Any] = {"smtp_reply": outcome.reply}
-    tries = attempts if attempts is not None else Delivery.attempts + 1
-    values["attempts"] = tries
+    if attempts is not None:
+        values["attempts"] = attempts
     state = outcome.state
     if state == "sent":
         values["sent_at"] = now
@@ -202,15 +238,26 @@ def _record(
         state = "retrying"
         values.update(uncertain_resent=True, next_attempt_at=now + RESEND_DELAY)
         values["smtp_reply"] = f"{outcome.reply}; the resolved update will be sent once more"
-    states = ("sending",) if only_sending else ("sending", "uncertain")
-    db_session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.claimed_by == token)
-        .where(Delivery.state.in_(states))
-        .values(state=state, **values)
-        .execution_options(synchronize_session=False)
-    )
+    statement = _outcome_statement(tuple(sorted(values)), attempts is None, only_sending)
+    values.update(state=state, row_id=delivery_id, token=token)
+    db_session.connection().execute(statement, {f"v_{key}": value for key, value in values.items()})
     return state
+
+
+@functools.cache
+def _outcome_statement(keys: tuple[str, ...], counts_attempt: bool, only_sending: bool) -> Any:
+    """The write of one outcome setting these columns, built once per shape (Core)."""
+    table = DELIVERIES
+    states = ("sending",) if only_sending else ("sending", "uncertain")
+    values: dict[str, Any] = {key: bindparam(f"v_{key}") for key in keys}
+    if counts_attempt:
+        values["attempts"] = table.c.attempts + 1
+    return (
+        update(table)
+        .where(table.c.id == bindparam("v_row_id"), table.c.claimed_by == bindparam("v_token"))
+        .where(table.c.state.in_(states))
+        .values(state=bindparam("v_state"), **values)
+    )
 
 
 class _Shared:
@@ -284,7 +331,7 @@ class _Worker:
         self._finish(waiting)
         self.db_session.commit()
 
-    def _next(self, waiting: Outcome | None) -> tuple[Delivery, Update, Incident] | None:
+    def _next(self, waiting: Outcome | None) -> tuple[Claimed, Update, Incident] | None:
         """Write the last outcome and take the next row, in one commit."""
         self._finish(waiting)
         taken = claim(self.db_session, self.shared.token, now=self.clock.now(), size=1)
@@ -321,7 +368,7 @@ class _Worker:
             self.cleared.add(update_row.id)
             problems.clear(self.db_session, update_row.id)
 
-    def _stop(self, row: Delivery, problem: str) -> None:
+    def _stop(self, row: Claimed, problem: str) -> None:
         """Give this row back (it did not leave) and say why, once, on every update held up."""
         self.db_session.execute(  # first, so that on SQLite the reads below see the latest commits
             update(Delivery)
