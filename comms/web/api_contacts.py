@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, request, stream_with_context
 
+from comms.actions import contacts as contact_actions
 from comms.actions import operations as operation_actions
 from comms.contacts import service
 from comms.contacts.models import AffectedOrganization
@@ -15,7 +16,7 @@ from comms.contacts.stored import ContactPage
 from comms.incidents.models import Incident
 from comms.web.api import ApiError, bp, is_id, json_body
 from comms.web.api_operations import accepted
-from comms.web.context import actor, db, gateway, load_incident, now, settings
+from comms.web.context import acting, actor, db, gateway, load_incident, now, settings
 from comms.web.paging import api_page, paged, paging
 from comms.zendesk import ZendeskError
 
@@ -133,12 +134,9 @@ def remove_organization(ref: str, organization_id: int):
     """Remove an affected organisation and its people."""
     incident = _incident(ref, change=True)
     try:
-        service.remove_organization(
-            db(), incident, organization_id, by=actor(), now=now(), settings=settings()
-        )
+        contact_actions.remove_organization(db(), incident, organization_id, **acting())
     except LookupError as error:
         raise ApiError(404, "not_found", str(error)) from error
-    db().commit()
     return {"removed": organization_id}
 
 

@@ -15,7 +15,7 @@ from comms.incidents import merges, service, tickets, webhook
 from comms.incidents.models import Incident, MergeRequest
 from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
-from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
+from comms.web.context import acting, actor, db, gateway, load_incident, now, settings, wake_worker
 from comms.web.paging import api_page, paged
 from comms.zendesk import TicketNotFound, ZendeskError
 
@@ -65,6 +65,10 @@ def _text(body: dict, key: str, default: str = "") -> str:
 
 
 def _declare_fields(body: dict) -> dict:
+    """The body's fields as the declare action takes them; 400 for what is not."""
+    ticket_id = body.get("from_ticket_id")
+    if ticket_id is not None and not is_id(ticket_id):
+        raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
     keywords = body.get("keywords", [])
     if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
         raise ApiError(400, "bad_request", "keywords must be a list of words.")
@@ -74,6 +78,9 @@ def _declare_fields(body: dict) -> dict:
         if manager is None:
             raise ApiError(400, "bad_request", "comms_manager_email is not a staff user.")
     return {
+        "from_ticket_id": ticket_id,
+        "ticket_as_parent": bool(body.get("ticket_as_parent")),
+        "auto_link": bool(body.get("auto_link", False)),
         "title": _text(body, "title"),
         "severity": _text(body, "severity"),
         "description": _text(body, "description"),
@@ -89,23 +96,9 @@ def _declare_fields(body: dict) -> dict:
 @bp.post("/incidents")
 def declare_incident():
     """Declare an incident (title and severity required)."""
-    body = json_body()
-    fields = _declare_fields(body)
-    ticket_id = body.get("from_ticket_id")
-    if ticket_id is not None and not is_id(ticket_id):
-        raise ApiError(400, "bad_request", "from_ticket_id must be a ticket id.")
+    fields = _declare_fields(json_body())
     try:
-        incident = actions.declare(
-            db(),
-            gateway(),
-            by=actor(),
-            now=now(),
-            settings=settings(),
-            from_ticket_id=ticket_id,
-            ticket_as_parent=bool(body.get("ticket_as_parent")),
-            auto_link=bool(body.get("auto_link", False)),
-            **fields,
-        )
+        incident = actions.declare(db(), gateway(), **fields, **acting())
     except actions.PartlyDeclared as error:
         return jsonify(
             error="partly_declared",

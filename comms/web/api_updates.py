@@ -6,15 +6,24 @@ from functools import partial
 
 from flask import jsonify
 
+from comms.actions import updates as update_actions
 from comms.actions.updates import pause_or_resume
 from comms.mail.render import TemplateProblem
 from comms.operations import queue
-from comms.updates import history, messages, resolve, service
+from comms.updates import history, messages, service
 from comms.web.api import ApiError, bp, json_body
 from comms.web.api_operations import accepted
-from comms.web.context import actor, db, load_incident, now, optional_gateway, settings
+from comms.web.context import (
+    acting,
+    actor,
+    db,
+    load_incident,
+    now,
+    optional_gateway,
+    settings,
+    wake_worker,
+)
 from comms.web.paging import api_page, paged
-from comms.web.updates import start_sending, start_solving
 
 PROBLEMS = (service.UpdateProblem, TemplateProblem)
 
@@ -48,18 +57,14 @@ def api_publish_update(ref: str):
     text = _text(body)
     try:
         if not _flag(body, "send_now", True):
-            service.save_status_text(db(), incident, message=text, by=actor(), now=now())
-            db().commit()
+            update_actions.save_status_text(db(), incident, message=text, by=actor(), now=now())
             return {"saved": True, "current_message": incident.current_message}
-        update = service.publish(
-            db(), incident, message=text, by=actor(), now=now(), settings=settings()
-        )
-        db().commit()
+        published = update_actions.publish(db(), incident, message=text, **acting())
     except PROBLEMS as problem:
         raise _problem(problem) from problem
-    sending = start_sending(incident)
-    (summary,) = history.summaries(db(), [update])
-    return history.update_json(summary) | {"operation": queue.as_json(sending)}, 201
+    wake_worker()
+    (summary,) = history.summaries(db(), [published.update])
+    return history.update_json(summary) | {"operation": queue.as_json(published.sending)}, 201
 
 
 @bp.get("/incidents/<ref>/updates")
@@ -92,14 +97,10 @@ def api_preview_update(ref: str):
     """Render the e-mail a contact would receive (the first contact unless "email" is given)."""
     incident = load_incident(ref)
     body = json_body()
+    text, email = (str(body.get(key, "")) for key in ("message", "email"))
     try:
         rendered, headers = service.preview(
-            db(),
-            incident,
-            message=str(body.get("message", "")),
-            email=str(body.get("email", "")),
-            settings=settings(),
-            now=now(),
+            db(), incident, message=text, email=email, settings=settings(), now=now()
         )
     except PROBLEMS as problem:
         raise _problem(problem) from problem
@@ -113,32 +114,24 @@ def api_resolve(ref: str):
     body = json_body()
     text, solve = _text(body), _flag(body, "solve_parent", False)
     try:
-        outcome = resolve.resolve(
-            db(),
-            optional_gateway(),
-            incident,
-            message=text,
-            solve_parent=False,  # a worker solves it in Zendesk, below
-            by=actor(),
-            now=now(),
-            settings=settings(),
+        resolved = update_actions.resolve_incident(
+            db(), optional_gateway(), incident, message=text, solve_parent=solve, **acting()
         )
-        db().commit()
     except PROBLEMS as problem:
         raise _problem(problem) from problem
-    start_sending(incident)
-    solving, zendesk_problem = start_solving(incident, text) if solve else (None, "")
+    wake_worker()
+    update = resolved.resolution.update
     answer = {
         "reference": incident.reference,
         "status": incident.status,
         "resolved_at": messages.when(incident.resolved_at),
-        "update": outcome.update.number if outcome.update else None,
-        "parent_solved": None if solving else False,  # None: follow the operation
-        "zendesk_problem": zendesk_problem,
+        "update": update.number if update else None,
+        "parent_solved": None if resolved.solving else False,  # None: follow the operation
+        "zendesk_problem": resolved.zendesk_problem,
     }
-    if solving is None:
+    if resolved.solving is None:
         return answer
-    body, status, headers = accepted(solving)
+    body, status, headers = accepted(resolved.solving)
     return answer | body, status, headers
 
 
@@ -152,15 +145,7 @@ def api_schedule(ref: str):
     if not isinstance(reason, str):
         raise ApiError(400, "bad_request", '"reason" must be a string.')
     try:
-        pause_or_resume(
-            db(),
-            incident,
-            paused=paused,
-            reason=reason,
-            by=actor(),
-            now=now(),
-            settings=settings(),
-        )
+        pause_or_resume(db(), incident, paused=paused, reason=reason, **acting())
     except PROBLEMS as problem:
         raise _problem(problem) from problem
     return {

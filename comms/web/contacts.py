@@ -19,6 +19,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from comms.actions import contacts as contact_actions
 from comms.actions import operations as operation_actions
 from comms.contacts import service
 from comms.contacts.rules import how_added, is_priority, seniors_included
@@ -26,7 +27,7 @@ from comms.ids import parse_id
 from comms.incidents.models import Incident
 from comms.operations import queue
 from comms.operations.models import Operation
-from comms.web.context import actor, db, gateway, load_incident, now, settings, wake_worker
+from comms.web.context import acting, actor, db, gateway, load_incident, now, settings, wake_worker
 from comms.web.paging import page_after, section_page
 from comms.zendesk import ZendeskError
 
@@ -232,13 +233,10 @@ def remove_organization(ref: str, organization_id: int):
     """Remove an affected organisation and its people from the list."""
     incident = _incident(ref, change=True)
     try:
-        service.remove_organization(
-            db(), incident, organization_id, by=actor(), now=now(), settings=settings()
-        )
+        contact_actions.remove_organization(db(), incident, organization_id, **acting())
     except LookupError as error:
         flash(str(error), "error")
         return _back(incident)
-    db().commit()
     flash("Organisation removed from the affected ones.", "success")
     return _back(incident)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, g
@@ -79,6 +80,17 @@ def actor() -> str:
 
     user = g.get("api_user") or current_user
     return user.email if user and user.is_authenticated else "system"
+
+
+class Acting(TypedDict):
+    by: str
+    now: datetime
+    settings: Settings
+
+
+def acting() -> Acting:
+    """Who acts, when and under which settings: the keywords every action takes."""
+    return {"by": actor(), "now": now(), "settings": settings()}
 
 
 def wake_worker() -> None:

@@ -23,6 +23,7 @@ from comms.operations.models import Operation
 from comms.slack.service import thread_for
 from comms.web import contacts, updates
 from comms.web.context import (
+    acting,
     actor,
     db,
     gateway,
@@ -45,9 +46,16 @@ def back(incident: Incident, anchor: str = ""):
 
 
 def declare_fields(form) -> dict:
+    """The declare form's fields as the action takes them; IncidentError for a bad ticket id."""
     manager_id = form.get("comms_manager_id", "")
     manager = next((u for u in staff(db()) if str(u.id) == manager_id), None)
+    ticket_id = form.get("from_ticket_id", "").strip()
+    if ticket_id and parse_id(ticket_id) is None:
+        raise service.IncidentError(f"Ticket id {ticket_id[:40]!r} is not a ticket id.")
     return {
+        "from_ticket_id": parse_id(ticket_id),
+        "ticket_as_parent": form.get("ticket_as_parent") == "on",
+        "auto_link": form.get("auto_link") == "on",
         "title": form.get("title", ""),
         "severity": form.get("severity", ""),
         "description": form.get("description", ""),
@@ -79,22 +87,8 @@ def declare():
     if request.method == "GET":
         return _declare_page({"comms_manager_id": str(current_user.id)})
     form = request.form
-    fields = declare_fields(form)
-    ticket_id = form.get("from_ticket_id", "").strip()
     try:
-        if ticket_id and parse_id(ticket_id) is None:
-            raise service.IncidentError(f"Ticket id {ticket_id[:40]!r} is not a ticket id.")
-        incident = actions.declare(
-            db(),
-            gateway(),
-            by=actor(),
-            now=now(),
-            settings=settings(),
-            from_ticket_id=parse_id(ticket_id),
-            ticket_as_parent=form.get("ticket_as_parent") == "on",
-            auto_link=form.get("auto_link") == "on",
-            **fields,
-        )
+        incident = actions.declare(db(), gateway(), **declare_fields(form), **acting())
     except actions.PartlyDeclared as error:
         flash(str(error), "error")
         return back(error.incident)

@@ -20,14 +20,15 @@ from flask_login import current_user
 from markupsafe import escape
 
 from comms import timeline
-from comms.actions import operations as operation_actions
+from comms.actions import updates as update_actions
 from comms.actions.updates import pause_or_resume
 from comms.contacts import service as contacts
 from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
 from comms.operations.models import Operation
-from comms.updates import history, messages, resolve, service
+from comms.updates import history, messages, service
 from comms.web.context import (
+    acting,
     actor,
     db,
     load_incident,
@@ -49,28 +50,6 @@ CONFIRM_PAGE = """{% extends "base.html" %}
 {% block title %}{{ incident.reference }}: confirm{% endblock %}
 {% block content %}<h1>{{ incident.reference }} {{ incident.title }}</h1>
 {% include "_updates.html" %}{% endblock %}"""
-
-
-def start_sending(incident: Incident) -> Operation:
-    """Record the sending of what was just published; a worker sends it, the page returns."""
-    operation = operation_actions.start_send(db(), incident, by=actor(), now=now())
-    wake_worker()
-    return operation
-
-
-def start_solving(incident: Incident, message: str) -> tuple[Operation | None, str]:
-    """Record solving the parent ticket in Zendesk, or say (and record) why it cannot be."""
-    if incident.parent_ticket_id is None or optional_gateway() is None:
-        _, problem = resolve.solve_parent_ticket(
-            db(), optional_gateway(), incident, message=message, by=actor(), now=now()
-        )
-        db().commit()
-        return None, problem
-    operation = operation_actions.start_solve(
-        db(), incident, message=message, by=actor(), now=now()
-    )
-    wake_worker()
-    return operation, ""
 
 
 def _held(incident: Incident, last_at: Any) -> TimelineEvent | None:
@@ -122,14 +101,10 @@ def preview(ref: str):
     """Render the e-mail a chosen contact would receive, as JSON for the live preview."""
     incident = _incident(ref, open_only=False)
     form = request.get_json(silent=True) or request.form
+    text, email = (str(form.get(key, "")) for key in ("message", "email"))
     try:
         rendered, headers = service.preview(
-            db(),
-            incident,
-            message=str(form.get("message", "")),
-            email=str(form.get("email", "")),
-            settings=settings(),
-            now=now(),
+            db(), incident, message=text, email=email, settings=settings(), now=now()
         )
     except PROBLEMS as problem:
         return jsonify(error="preview_failed", message=str(problem)), 400
@@ -166,8 +141,7 @@ def compose(ref: str):
             return _back(incident)
         return _confirm(incident, action="send", message=text, recipients=count)
     try:
-        service.save_status_text(db(), incident, message=text, by=actor(), now=now())
-        db().commit()
+        update_actions.save_status_text(db(), incident, message=text, by=actor(), now=now())
         flash("Saved: the next scheduled update will carry this text.", "success")
     except PROBLEMS as problem:
         flash(str(problem), "error")
@@ -185,16 +159,12 @@ def send(ref: str):
         flash(f"The contact list changed: the update would now go to {count}.", "error")
         return _confirm(incident, action="send", message=text, recipients=count)
     try:
-        update = service.publish(
-            db(), incident, message=text, by=actor(), now=now(), settings=settings()
-        )
-        db().commit()
+        published = update_actions.publish(db(), incident, message=text, **acting())
     except PROBLEMS as problem:
-        db().rollback()
         flash(f"Nothing was sent: {problem}", "error")
         return _back(incident)
-    start_sending(incident)
-    flash(f"Update {update.number} is going out to {count} contacts.", "success")
+    wake_worker()
+    flash(f"Update {published.update.number} is going out to {count} contacts.", "success")
     return _back(incident)
 
 
@@ -204,15 +174,8 @@ def schedule(ref: str):
     incident = _incident(ref)
     paused = request.form.get("paused") == "1"
     try:
-        pause_or_resume(
-            db(),
-            incident,
-            paused=paused,
-            reason=request.form.get("reason", ""),
-            by=actor(),
-            now=now(),
-            settings=settings(),
-        )
+        reason = request.form.get("reason", "")
+        pause_or_resume(db(), incident, paused=paused, reason=reason, **acting())
         flash("Automatic updates paused." if paused else "Automatic updates resumed.", "success")
     except service.UpdateProblem as problem:
         flash(str(problem), "error")
@@ -229,31 +192,21 @@ def resolve_incident(ref: str):
         count = len(service.recipients(db(), incident, settings()))
         return _confirm(incident, action="resolve", message=text, recipients=count, solve=solve)
     try:
-        resolve.resolve(
-            db(),
-            optional_gateway(),
-            incident,
-            message=text,
-            solve_parent=False,  # a worker solves it in Zendesk, below
-            by=actor(),
-            now=now(),
-            settings=settings(),
+        resolved = update_actions.resolve_incident(
+            db(), optional_gateway(), incident, message=text, solve_parent=solve, **acting()
         )
-        db().commit()
     except PROBLEMS as problem:
-        db().rollback()
         flash(f"{incident.reference} is still open and nothing was sent: {problem}", "error")
         return _back(incident)
-    start_sending(incident)
+    wake_worker()
     flash(f"{incident.reference} is resolved; the resolved update is going out.", "success")
     if solve:
-        return _solving(incident, text)
+        return _followed(incident, resolved.solving, resolved.zendesk_problem)
     return _back(incident)
 
 
-def _solving(incident: Incident, message: str):
-    """Solve the parent ticket through a worker and follow it on the page."""
-    operation, problem = start_solving(incident, message)
+def _followed(incident: Incident, operation: Operation | None, problem: str):
+    """Follow the parent ticket's solve on the page, or say why there is none."""
     if operation is None:
         flash(problem, "error")  # "… has no parent ticket …" or "Zendesk is not configured …"
         return _back(incident)
@@ -267,7 +220,11 @@ def solve_parent(ref: str):
     incident = _incident(ref, open_only=False)
     last = service.latest(db(), incident)
     text = request.form.get("message") or (last.message if last else "") or "Resolved."
-    return _solving(incident, text)
+    operation, problem = update_actions.solve_parent_ticket(
+        db(), optional_gateway(), incident, message=text, by=actor(), now=now()
+    )
+    wake_worker()
+    return _followed(incident, operation, problem)
 
 
 @bp.get("/progress")
