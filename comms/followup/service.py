@@ -211,7 +211,9 @@ def send_followup_reminders(
     sent = 0
     with session_factory() as db_session:
         for incident, which in due_followup_reminders(db_session, settings, now=clock.now()):
-            sent += _remind(db_session, incident, which, now=clock.now(), settings=settings)
+            if _remind(db_session, incident, which, now=clock.now(), settings=settings):
+                db_session.commit()  # the timeline's entry for the reminder just sent
+                sent += 1
     return sent
 
 
@@ -241,7 +243,6 @@ def _remind(
     about = "the draft report's due date" if which == "draft" else "the review meeting"
     summary = f"Reminded {owner.email} of {about}."
     record(db_session, incident, actor="system", kind="followup_reminder", summary=summary, now=now)
-    db_session.commit()
     return True
 
 

@@ -78,9 +78,11 @@ def process_webhooks(
             except IncidentNotFound as error:
                 db_session.rollback()
                 _note_failure(db_session, received.id, str(error), processed_at=clock.now())
+                db_session.commit()
             except (IncidentIoError, IntegrityError) as error:
                 db_session.rollback()
                 _note_failure(db_session, received.id, str(error), processed_at=None)
+                db_session.commit()
                 log.warning("incident.io webhook %s waits: %s", received.webhook_id, error)
     return done
 
@@ -92,7 +94,6 @@ def _note_failure(
     if received is not None:
         received.attempts += 1
         received.error, received.processed_at = error[:2000], processed_at
-        db_session.commit()
 
 
 def process_in_background(

@@ -145,6 +145,7 @@ def _post_channel(
         except SlackError as error:
             db_session.rollback()
             _hold(db_session, incident.id, error, now=clock.now())
+            db_session.commit()
             report.waiting, report.error = 1, str(error)
             log.warning("Slack posting for %s waits: %s", incident.reference, error)
     return report
@@ -159,7 +160,6 @@ def _hold(db_session: Session, incident_id: int, error: SlackError, *, now: date
             else AFTER_ERROR
         )
         thread.retry_at, thread.error = now + wait, str(error)[:2000]
-        db_session.commit()
 
 
 def _post_incident(

@@ -116,6 +116,7 @@ def _publish_due(
         slots = slots_between(due, now, incident.severity, settings.schedule, settings.web.tz)
         if _too_late_tonight(incident.severity, slots[-1], now, settings):
             _wait_for_working_hours(db_session, incident, slots, now=now, settings=settings)
+            db_session.commit()
             report.deferred.append(incident.reference)
             return
         try:
@@ -136,6 +137,7 @@ def _publish_due(
                 incident.contacts_refresh_error
             )
             _hold(db_session, incident, due, str(problem), keep_slot, now=now, settings=settings)
+            db_session.commit()
             report.held.append(incident.reference)
             return
         if len(slots) > 1:
@@ -201,7 +203,6 @@ def _wait_for_working_hours(
         f"{EmailRenderer(settings).localtime(resume)}",
         details={"resumes_at": resume.isoformat()},
     )
-    db_session.commit()
 
 
 def _hold(
@@ -237,7 +238,6 @@ def _hold(
     if not keep_slot:
         slot_after = plan_next(now, incident.severity, settings.schedule, settings.web.tz)
         incident.next_update_due_at = slot_after.due_at
-    db_session.commit()
 
 
 def _record_missed(

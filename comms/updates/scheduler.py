@@ -76,9 +76,9 @@ def tick(
     post_pending(session_factory, settings, clock=clock)  # into each incident's Slack channel
     if send:
         return TickReport(due, reminders, send_pending(session_factory, settings, clock=clock))
-    with session_factory() as db:
-        recovered = recover_stuck(db, settings, now=clock.now())
-        db.commit()
+    with session_factory() as db_session:
+        recovered = recover_stuck(db_session, settings, now=clock.now())
+        db_session.commit()
     return TickReport(due, reminders, SendReport(recovered=recovered))
 
 
