@@ -23,7 +23,8 @@ from comms.updates.service import publish
 # The tables that grow with an outage; `incidents` stays small (a few per night).
 BIG = ("stored_contacts", "linked_tickets", "timeline_events", "updates", "deliveries")
 # Statements that may sort what an index found: few rows by nature. An update's problems (at
-# most SHOWN_PROBLEMS are kept), and the senders holding rows (one per connection at most).
+# most SHOWN_PROBLEMS of each update on a page), and the senders holding rows (one per
+# connection at most).
 SMALL_SORTS = ("deliveries.state IN", "SELECT DISTINCT deliveries.claimed_by")
 
 
@@ -110,6 +111,7 @@ def test_the_incident_pages_lists_use_indexes(postgres, db_session, incident):
         history.history_page(db_session, incident, size=1, after=updates.after)
         (latest, *_) = updates.rows
         history.deliveries_page(db_session, latest.update, size=2)
+        history.first_problems(db_session, [u.update.id for u in updates.rows])
 
     assert_indexed(plans(db_session, page))
 

@@ -5,23 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from comms.db import Page, keyset_page
 from comms.incidents.models import Incident
 from comms.updates import messages
-from comms.updates.models import DELIVERY_STATES, Delivery, Update
+from comms.updates.models import DELIVERY_STATES, IS_PROBLEM, PROBLEM_STATES, Delivery, Update
 
-SHOWN_PROBLEMS = 200
-PROBLEM_STATES = ("failed", "uncertain", "retrying")
+# The problems shown with each update (the first ones written); the counts say how many in all,
+# and the update's deliveries list has every one.
+SHOWN_PROBLEMS = 10
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A delivery that failed, is uncertain or is retrying, with the mail server's reply."""
+
+    state: str
+    name: str
+    email: str
+    smtp_reply: str
 
 
 @dataclass(frozen=True)
 class UpdateSummary:
     update: Update
     counts: dict[str, int]
-    problems: list[Delivery] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -82,19 +93,40 @@ def history_page(
 
 
 def summaries(db_session: Session, updates: list[Update]) -> list[UpdateSummary]:
-    """These updates with their counts and the deliveries that went wrong."""
-    counts = counts_by_update(db_session, [u.id for u in updates])
-    troubled = db_session.scalars(
-        select(Delivery)
-        .where(Delivery.update_id.in_([u.id for u in updates]))
-        .where(Delivery.state.in_(PROBLEM_STATES))
-        .order_by(Delivery.id)
-        .limit(SHOWN_PROBLEMS)
-    )
-    problems: dict[int, list[Delivery]] = {}
-    for delivery in troubled:
-        problems.setdefault(delivery.update_id, []).append(delivery)
+    """These updates with their counts and their first problems."""
+    ids = [u.id for u in updates]
+    counts = counts_by_update(db_session, ids)
+    troubled = [i for i in ids if any(counts[i][state] for state in PROBLEM_STATES)]
+    problems = first_problems(db_session, troubled)
     return [UpdateSummary(u, counts[u.id], problems.get(u.id, [])) for u in updates]
+
+
+def first_problems(
+    db_session: Session, update_ids: list[int], *, each: int = SHOWN_PROBLEMS
+) -> dict[int, list[Problem]]:
+    """The first `each` problems of every update: one short index range each, however many."""
+    if not update_ids:
+        return {}
+    firsts = [
+        select(Delivery.id)
+        .where(Delivery.update_id == update_id, text(f"deliveries.{IS_PROBLEM}"))
+        .order_by(Delivery.id)
+        .limit(each)
+        .subquery()
+        .select()
+        for update_id in update_ids
+    ]
+    rows = db_session.execute(
+        select(
+            Delivery.update_id, Delivery.state, Delivery.name, Delivery.email, Delivery.smtp_reply
+        )
+        .where(Delivery.id.in_(union_all(*firsts)))
+        .order_by(Delivery.update_id, Delivery.id)
+    )
+    found: dict[int, list[Problem]] = {}
+    for update_id, *fields in rows:
+        found.setdefault(update_id, []).append(Problem(*fields))
+    return found
 
 
 def find(db_session: Session, incident: Incident, number: int) -> Update | None:

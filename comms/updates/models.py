@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from comms.db import Base, intpk, json_list
 
 DELIVERY_STATES = ("pending", "sending", "sent", "retrying", "failed", "uncertain", "superseded")
+# The states the history shows, with their SMTP replies: what went wrong or may go wrong.
+PROBLEM_STATES = ("failed", "uncertain", "retrying")
+# The same, as the partial index's condition and the query's (both must read alike for SQLite).
+IS_PROBLEM = "state IN ('failed', 'uncertain', 'retrying')"
 
 
 class Update(Base):
@@ -52,6 +56,14 @@ class Delivery(Base):
         Index("ix_deliveries_state_id", "state", "id"),
         Index("ix_deliveries_update_state", "update_id", "state"),
         Index("ix_deliveries_update_order", "update_id", "id"),  # an update's, page by page
+        # An update's first problems, read in order from an index that holds only problems.
+        Index(
+            "ix_deliveries_update_problems",
+            "update_id",
+            "id",
+            postgresql_where=text(IS_PROBLEM),
+            sqlite_where=text(IS_PROBLEM),
+        ),
     )
 
     id: Mapped[intpk]

@@ -105,6 +105,25 @@ def test_failures_are_listed_with_their_smtp_reply(app, login, incident, catcher
     assert "550 Mailbox unavailable" in page
 
 
+def test_each_update_lists_its_first_failures_and_counts_them_all(
+    app, login, make_incident, catcher
+):
+    from comms.updates.history import SHOWN_PROBLEMS
+
+    many = SHOWN_PROBLEMS + 2
+    incident = make_incident("major", contacts=many, current_message="Sites are slow.")
+    client = login("manager")
+    for message in ("News", "More news"):
+        catcher.fail_next(550, count=many, stage="rcpt")
+        post(client, incident, "send", message=message, recipients=str(many))
+        wait_for_senders(app)
+    page = page_of(client, incident)
+    assert page.count(f'data-state="failed">{many}<') == 2
+    # Every update on the page shows its first failures (not one update taking them all).
+    assert page.count("<li><strong>failed</strong>") == 2 * SHOWN_PROBLEMS
+    assert page.count("550 Mailbox unavailable") == 2 * SHOWN_PROBLEMS
+
+
 def test_pause_and_resume_with_a_reason(app, login, incident):
     client = login("manager")
     post(client, incident, "send", message="News", recipients="3")
