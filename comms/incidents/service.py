@@ -6,12 +6,13 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from comms.auth.models import User
 from comms.auth.service import valid_email
 from comms.config import Settings
+from comms.db import Page, keyset_page
 from comms.ids import parse_reference
 from comms.incidents.models import SEVERITIES, STATUSES, Incident, LinkedTicket
 from comms.timeline import record
@@ -203,6 +204,44 @@ def list_incidents(db_session: Session, *, include_resolved: bool = True) -> lis
     if not include_resolved:
         query = query.where(Incident.status != "resolved")
     return list(db_session.scalars(query))
+
+
+# The status filter of the incidents list: open ones, or one status.
+STATUS_FILTERS = ("open", *STATUSES)
+
+
+def incidents_page(
+    db_session: Session,
+    *,
+    status: str = "",
+    severity: str = "",
+    search: str = "",
+    size: int,
+    after: int | None,
+) -> Page[Incident]:
+    """A page of incidents, newest first, of a status ("open" for any but resolved) and a
+    severity, whose reference or title holds `search` (case-insensitively)."""
+    query = select(Incident)
+    if status == "open":
+        query = query.where(Incident.status != "resolved")
+    elif status:
+        query = query.where(Incident.status == status)
+    if severity:
+        query = query.where(Incident.severity == severity)
+    words = search.strip()
+    if words:
+        matches = Incident.title.icontains(words, autoescape=True)
+        number = parse_reference(words)
+        query = query.where(or_(matches, Incident.id == number) if number else matches)
+    return keyset_page(
+        db_session,
+        query,
+        [Incident.id],
+        id_column=Incident.id,
+        size=size,
+        after=after,
+        descending=True,
+    )
 
 
 def open_incidents(db_session: Session) -> list[Incident]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -9,9 +12,13 @@ from sqlalchemy import text
 from comms.actions.dashboard import dashboard, declared_in_incident_io
 from comms.actions.incident_io import TakeUpProblem, take_up
 from comms.auth.models import User
+from comms.incidents import service as incidents
+from comms.incidents.models import SEVERITIES
 from comms.web.context import db, now, settings
+from comms.web.paging import choice, page_after, read_page
 
 bp = Blueprint("dashboard", __name__)
+LIST_PAGE_SIZE = 50
 
 
 @bp.route("/")
@@ -21,6 +28,27 @@ def index():
         "dashboard.html",
         rows=dashboard(db(), settings()),
         declared=declared_in_incident_io(db()),
+    )
+
+
+@bp.get("/incidents")
+def incidents_list():
+    """List every incident, open and resolved, newest first, filtered and searched."""
+    status = choice("status", incidents.STATUS_FILTERS)
+    severity = choice("severity", SEVERITIES)
+    search = request.args.get("q", "")[:200]
+
+    read = partial(incidents.incidents_page, db(), status=status, severity=severity, search=search)
+    page = read_page(read, size=LIST_PAGE_SIZE, after=page_after(request.args.get("after")))
+    filters: dict[str, Any] = {"status": status, "severity": severity, "q": search.strip()}
+    shown = {name: value for name, value in filters.items() if value}
+    return render_template(
+        "incidents.html",
+        page=page,
+        filters=filters,
+        statuses=incidents.STATUS_FILTERS,
+        severities=SEVERITIES,
+        next_url=url_for(".incidents_list", **shown, after=page.after) if page.after else None,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from comms.incidents.models import SEVERITIES
+from comms.incidents.service import STATUS_FILTERS
 from comms.web.api import bp
 from comms.web.paging import DEFAULT_SIZE, MAX_SIZE
 
@@ -27,7 +29,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("post", "/zendesk/webhook", "Zendesk webhook intake (signed, no bearer token)", {}),
     ("post", "/incident-io/webhook", "incident.io webhook intake (Svix-signed, no token)", {}),
     ("post", "/slack/commands", "Slack's /comms slash command (signed by Slack, no token)", {}),
-    ("get", "/incidents", "List incidents (?status=open)", None),
+    ("get", "/incidents", "List incidents, newest first (?status=, ?severity=, ?q=)", None),
     (
         "post",
         "/incidents",
@@ -170,6 +172,7 @@ OTHER_SUCCESS: dict[tuple[str, str], dict[str, Any]] = {
 
 # Lists that page, Zendesk-style: ?page[size]=&page[after]=, and `meta` and `links` in the answer.
 PAGED = {
+    "/incidents": "incidents",
     "/incidents/{ref}/candidates": "candidates",
     "/incidents/{ref}/tickets": "tickets",
     "/incidents/{ref}/timeline": "timeline",
@@ -193,6 +196,31 @@ PAGE_PARAMETERS = [
         "required": False,
         "schema": {"type": "string"},
         "description": "The cursor of the page to read: meta.after_cursor of the one before",
+    },
+]
+
+
+# The filters of the incidents list (GET /incidents).
+INCIDENT_FILTERS = [
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "schema": {"enum": list(STATUS_FILTERS)},
+        "description": "open (any status but resolved), or one status",
+    },
+    {
+        "name": "severity",
+        "in": "query",
+        "required": False,
+        "schema": {"enum": list(SEVERITIES)},
+    },
+    {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "A reference (INC-7) or words of the title",
     },
 ]
 
@@ -254,6 +282,8 @@ def document() -> dict[str, Any]:
             operation["responses"] = {"202": ACCEPTED, "4XX": operation["responses"]["4XX"]}
         if method == "get" and path in PAGED:
             operation["parameters"] += PAGE_PARAMETERS
+            if path == "/incidents":
+                operation["parameters"] += INCIDENT_FILTERS
             answer = {"application/json": {"schema": _paged_answer(PAGED[path])}}
             operation["responses"]["200"] = {"description": "One page", "content": answer}
         if body is not None:

@@ -27,6 +27,14 @@ def page_after(raw: str | None) -> int | None:
     return cursor
 
 
+def choice(name: str, allowed: tuple[str, ...]) -> str:
+    """A list's filter from the query: empty for all, else one of `allowed` (400 otherwise)."""
+    value = request.args.get(name, "").strip()
+    if value and value not in allowed:
+        abort(400, f"{name} must be one of {', '.join(allowed)}, not “{value[:40]}”.")
+    return value
+
+
 def page_size() -> int:
     """The page size asked for (1 to MAX_SIZE, DEFAULT_SIZE when not given)."""
     raw = request.args.get("page[size]", "")

@@ -76,6 +76,8 @@ def busy(db_session, clock, settings) -> Incident:
         timeline.record(db_session, incident, actor=BY, kind="note", summary=f"E{n}", now=now)
     for text in ("One.", "Two.", "Three."):
         publish(db_session, incident, message=text, by=BY, now=now, settings=settings)
+    for title in ("Also paged", "Paged again"):  # the list of incidents pages too
+        db_session.add(Incident(title=title, severity="minor", declared_at=now, keywords=[]))
     db_session.commit()
     return incident
 
