@@ -140,11 +140,27 @@ def _message_ids(name: str, ids: list[str]) -> bytes:
     return "\r\n".join([*lines, line, ""]).encode("ascii")
 
 
+@functools.lru_cache(maxsize=16)
+def _addr_spec(address: str) -> str:
+    """The bare address of "Name <address>" (the From address: the same on every message)."""
+    return parseaddr(address)[1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted_printable_line(line: bytes) -> bytes:
+    """One line encoded, with its CRLF: most lines are the same for every contact of an update."""
+    return (
+        quoprimime.body_encode(line.decode("latin-1") + "\n", LINE).replace("\n", "\r\n").encode()
+    )
+
+
 def _quoted_printable(text: str) -> bytes:
-    """The body as set_content(cte="quoted-printable") encodes it, with CRLF line ends."""
-    lines = text.encode("utf-8").splitlines()
-    body = (b"\n".join(lines) + b"\n").decode("latin-1")
-    return quoprimime.body_encode(body, LINE).replace("\n", "\r\n").encode()
+    """The body as set_content(cte="quoted-printable") encodes it, with CRLF line ends.
+
+    Quoted-printable encodes each line on its own, so the lines are encoded (and cached) apart.
+    """
+    lines = text.encode("utf-8").splitlines() or [b""]
+    return b"".join(_quoted_printable_line(line) for line in lines)
 
 
 def build_wire(
@@ -195,5 +211,6 @@ def build_wire(
         for subtype, body in (("plain", rendered.text), ("html", rendered.html))
     ]
     data = head + b"\r\n" + b"".join(parts) + f"--{boundary}--\r\n".encode()
-    sender = parseaddr(from_address)[1]
-    return WireMessage(sender=sender, recipient=to.addr_spec, message_id=message_id, data=data)
+    return WireMessage(
+        sender=_addr_spec(from_address), recipient=to.addr_spec, message_id=message_id, data=data
+    )

@@ -88,6 +88,8 @@ class EmailRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self._templates: dict[str, jinja2.Template] = {}  # a renderer lives for one pass
+        self._local_times: dict[datetime, str] = {}
         self.env.filters.update(
             localtime=self.localtime,
             localtime_short=self.localtime_short,
@@ -98,8 +100,11 @@ class EmailRenderer:
 
     def localtime(self, moment: datetime) -> str:
         """Format as "14:00 GMT, Tuesday 3 March" in the configured zone."""
-        local = as_local(moment, self.zone)
-        return f"{local:%H:%M} {zone_label(local, self.zone)}, {local:%A} {local.day} {local:%B}"
+        if moment not in self._local_times:  # every contact of an update has the same times
+            local = as_local(moment, self.zone)
+            label = zone_label(local, self.zone)
+            self._local_times[moment] = f"{local:%H:%M} {label}, {local:%A} {local.day} {local:%B}"
+        return self._local_times[moment]
 
     def localtime_short(self, moment: datetime) -> str:
         """Format as "14:00 GMT" in the configured zone."""
@@ -126,7 +131,9 @@ class EmailRenderer:
 
     def _render_part(self, name: str, values: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(values)
+            if name not in self._templates:
+                self._templates[name] = self.env.get_template(name)
+            return self._templates[name].render(values)
         except jinja2.TemplateNotFound as error:
             missing = self.path / str(error.name)
             raise TemplateProblem(f"{missing}: the template is missing") from error
