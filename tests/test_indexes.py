@@ -116,8 +116,8 @@ def test_the_incident_pages_lists_use_indexes(postgres, db_session, incident):
     assert_indexed(plans(db_session, page))
 
 
-def test_the_dashboard_uses_indexes(postgres, db_session, incident, settings):
-    assert_indexed(plans(db_session, lambda: dashboard(db_session, settings)))
+def test_the_dashboard_uses_indexes(postgres, db_session, incident, settings, clock):
+    assert_indexed(plans(db_session, lambda: dashboard(db_session, settings, now=clock.now())))
 
 
 def test_the_senders_claim_and_recovery_use_indexes(

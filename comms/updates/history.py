@@ -53,6 +53,23 @@ def counts_by_update(db_session: Session, update_ids: list[int]) -> dict[int, di
     return counts
 
 
+def troubled_deliveries(db_session: Session, incident_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many deliveries of each incident failed, are uncertain or are being retried."""
+    troubles = ("failed", "uncertain", "retrying")
+    columns = [func.sum(getattr(Update, f"{state}_count")) for state in troubles]
+    rows = db_session.execute(
+        select(Update.incident_id, *columns)
+        .where(Update.incident_id.in_(incident_ids))
+        .group_by(Update.incident_id)
+    )
+    found = {incident_id: dict.fromkeys(troubles, 0) for incident_id in incident_ids}
+    for incident_id, *numbers in rows:
+        found[incident_id] = {
+            state: int(n or 0) for state, n in zip(troubles, numbers, strict=True)
+        }
+    return found
+
+
 def counted_over_rows(db_session: Session, update_ids: list[int]) -> dict[int, dict[str, int]]:
     """The same counts, counted over the deliveries (what the kept counts must always equal)."""
     counts = {update_id: dict.fromkeys(DELIVERY_STATES, 0) for update_id in update_ids}

@@ -26,7 +26,7 @@ def index():
     """Show the open incidents, the most severe and oldest first."""
     return render_template(
         "dashboard.html",
-        rows=dashboard(db(), settings()),
+        rows=dashboard(db(), settings(), now=now()),
         declared=declared_in_incident_io(db()),
     )
 
