@@ -76,6 +76,8 @@ class _Handler:
     ) -> list[str]:
         self.catcher._count_session(session)
         session.host_name = hostname
+        if self.catcher.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
 
     async def handle_MAIL(
@@ -109,14 +111,54 @@ class _Handler:
         return "250 OK: message accepted"
 
 
+class _Server(SMTP):
+    """aiosmtpd's server, which reads commands one by one from a buffer, so it handles
+    pipelined commands (RFC 2920). Told not to offer PIPELINING, it refuses a command sent
+    ahead of the reply to the one before, as Exim does, and closes the connection."""
+
+    def __init__(self, handler: _Handler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.catcher = handler.catcher
+
+    async def push(self, status: Any) -> None:
+        await super().push(status)
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        if text[3:4] == "-" or text.startswith("354") or self.transport is None:
+            return  # more of this reply follows, or the message data may follow at once
+        if self._reader._buffer:  # type: ignore[attr-defined]
+            # The client sent its next command before it could have read this reply.
+            with self.catcher._lock:
+                self.catcher.sent_ahead += 1
+            if not self.catcher.pipelining:
+                await super().push("554 5.5.0 SMTP synchronization error")
+                self.transport.close()
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Server(self.handler, **self.SMTP_kwargs)
+
+
 class MailCatcher:
-    """An SMTP server on host:port (0 picks a free port) that keeps every message it accepts."""
+    """An SMTP server on host:port (0 picks a free port) that keeps every message it accepts.
+
+    It offers PIPELINING unless told not to (`pipelining=False`); `sent_ahead` counts the
+    replies a client did not wait for before sending more.
+    """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, username: str = "", password: str = ""
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        username: str = "",
+        password: str = "",
+        pipelining: bool = True,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self.pipelining = pipelining
+        self.sent_ahead = 0
         self.username = username
         self.password = password
         self._lock = threading.Lock()
@@ -142,7 +184,9 @@ class MailCatcher:
             # Offer AUTH without TLS (loopback only); login stays optional, as aiosmtpd warns
             # when AUTH is required over plain text.
             options = {"authenticator": self._authenticate, "auth_require_tls": False}
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, **options)
+        self._controller = _Controller(
+            _Handler(self), hostname=self.host, port=self.port, **options
+        )
         self._controller.start()
         # The controller's own start-up probe connects once; it is not a client session.
         with self._lock:
@@ -175,6 +219,7 @@ class MailCatcher:
             self._faults.clear()
             self._hangs = 0
             self._sessions = 0
+            self.sent_ahead = 0
 
     def fail_next(self, code: int = 451, count: int = 1, stage: str = "rcpt") -> None:
         """Answer the next `count` MAIL, RCPT or DATA (end of data) commands with `code`."""
