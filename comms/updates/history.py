@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, text, union_all
+from sqlalchemy import Select, bindparam, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from comms.db import Page, keyset_page
@@ -16,6 +17,8 @@ from comms.updates.models import DELIVERY_STATES, IS_PROBLEM, PROBLEM_STATES, De
 # The problems shown with each update (the first ones written); the counts say how many in all,
 # and the update's deliveries list has every one.
 SHOWN_PROBLEMS = 10
+# Updates whose problems one statement reads (SQLite joins at most 500 SELECTs in one).
+PROBLEMS_AT_ONCE = 50
 
 
 @dataclass(frozen=True)
@@ -122,28 +125,35 @@ def first_problems(
     db_session: Session, update_ids: list[int], *, each: int = SHOWN_PROBLEMS
 ) -> dict[int, list[Problem]]:
     """The first `each` problems of every update: one short index range each, however many."""
-    if not update_ids:
-        return {}
+    found: dict[int, list[Problem]] = {}
+    for start in range(0, len(update_ids), PROBLEMS_AT_ONCE):
+        ids = update_ids[start : start + PROBLEMS_AT_ONCE]
+        query = _first_problems_of(len(ids), each)
+        rows = db_session.execute(query, {f"u{n}": update_id for n, update_id in enumerate(ids)})
+        for update_id, *fields in rows:
+            found.setdefault(update_id, []).append(Problem(*fields))
+    return found
+
+
+@cache
+def _first_problems_of(count: int, each: int) -> Select[int, str, str, str, str]:
+    """The statement of first_problems for `count` updates (built once: it is long)."""
     firsts = [
         select(Delivery.id)
-        .where(Delivery.update_id == update_id, text(f"deliveries.{IS_PROBLEM}"))
+        .where(Delivery.update_id == bindparam(f"u{n}"), text(f"deliveries.{IS_PROBLEM}"))
         .order_by(Delivery.id)
         .limit(each)
         .subquery()
         .select()
-        for update_id in update_ids
+        for n in range(count)
     ]
-    rows = db_session.execute(
+    return (
         select(
             Delivery.update_id, Delivery.state, Delivery.name, Delivery.email, Delivery.smtp_reply
         )
         .where(Delivery.id.in_(union_all(*firsts)))
         .order_by(Delivery.update_id, Delivery.id)
     )
-    found: dict[int, list[Problem]] = {}
-    for update_id, *fields in rows:
-        found.setdefault(update_id, []).append(Problem(*fields))
-    return found
 
 
 def find(db_session: Session, incident: Incident, number: int) -> Update | None:

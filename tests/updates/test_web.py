@@ -106,8 +106,9 @@ def test_failures_are_listed_with_their_smtp_reply(app, login, incident, catcher
 
 
 def test_each_update_lists_its_first_failures_and_counts_them_all(
-    app, login, make_incident, catcher
+    app, login, make_incident, catcher, monkeypatch
 ):
+    from comms.updates import history
     from comms.updates.history import SHOWN_PROBLEMS
 
     many = SHOWN_PROBLEMS + 2
@@ -122,6 +123,12 @@ def test_each_update_lists_its_first_failures_and_counts_them_all(
     # Every update on the page shows its first failures (not one update taking them all).
     assert page.count("<li><strong>failed</strong>") == 2 * SHOWN_PROBLEMS
     assert page.count("550 Mailbox unavailable") == 2 * SHOWN_PROBLEMS
+    # Read a statement per update (as when more updates than one statement holds): the same.
+    monkeypatch.setattr(history, "PROBLEMS_AT_ONCE", 1)
+    with app.extensions["comms"]["sessionmaker"]() as db_session:
+        summaries = history.history(db_session, incident)
+    assert [len(s.problems) for s in summaries] == [SHOWN_PROBLEMS, SHOWN_PROBLEMS]
+    assert {p.smtp_reply[:3] for s in summaries for p in s.problems} == {"550"}
 
 
 def test_pause_and_resume_with_a_reason(app, login, incident):
