@@ -2,41 +2,70 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
+from comms.sandbox.mailcatcher import CaughtMessage
 from comms.web.context import services, settings
 from comms.web.headers import email_document
+from comms.web.paging import page_after
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
 
-def _messages() -> list:
+MAILBOX_PAGE_SIZE = 50
+
+
+def _messages() -> list[CaughtMessage]:
+    """Every message received, oldest first: message n is the n-th to arrive, for good."""
     catcher = services().get("mailcatcher")
-    return list(reversed(catcher.messages)) if catcher is not None else []
+    return catcher.messages if catcher is not None else []
+
+
+def _message(number: int) -> CaughtMessage:
+    """Message `number` (1 is the first received), or 404."""
+    messages = _messages()
+    if not 1 <= number <= len(messages):
+        abort(404)
+    return messages[number - 1]
 
 
 @bp.get("/mailbox")
 def mailbox():
-    """List the e-mails received, newest first."""
-    return render_template("mailbox.html", messages=_messages())
+    """List the e-mails received, newest first, 50 a page (?before=n: those older than n)."""
+    messages = _messages()
+    before = page_after(request.args.get("before")) or len(messages) + 1
+    first = max(1, min(before, len(messages) + 1) - MAILBOX_PAGE_SIZE)
+    shown = [(n, messages[n - 1]) for n in range(min(before, len(messages) + 1) - 1, first - 1, -1)]
+    return render_template(
+        "mailbox.html",
+        shown=shown,
+        total=len(messages),
+        older=first if first > 1 else None,
+        newest=before <= len(messages),
+    )
 
 
 @bp.get("/mailbox/<int:number>")
 def message(number: int):
-    """Show one e-mail: its headers, text and HTML parts."""
-    messages = _messages()
-    if not 0 <= number < len(messages):
-        abort(404)
-    return render_template("mailbox_message.html", item=messages[number], number=number)
+    """Show one e-mail: its headers, its HTML part at full height, its text part."""
+    return render_template("mailbox_message.html", item=_message(number), number=number)
 
 
 @bp.get("/mailbox/<int:number>/html")
 def message_html(number: int):
     """The e-mail's HTML part alone, for the message page's sandboxed frame."""
-    messages = _messages()
-    if not 0 <= number < len(messages):
-        abort(404)
-    return email_document(messages[number].html)
+    return email_document(_message(number).html, measurable=True)
+
+
+@bp.get("/mailbox/<int:number>/raw")
+def message_raw(number: int):
+    """The e-mail as the mail server received it, headers and encoded parts, to download."""
+    disposition = f'attachment; filename="message-{number}.eml.txt"'
+    return Response(
+        _message(number).raw,
+        mimetype="text/plain",
+        headers={"Content-Disposition": disposition},
+    )
 
 
 def _slack():

@@ -30,10 +30,10 @@ def test_the_mailbox_holds_the_first_update(demo):
     session = signed_in(demo)
     mailbox = session.get(f"{demo.url}/demo/mailbox", timeout=10).text
     assert "Service incident INC-1: Client sites on the legacy hosting platform" in mailbox
-    message = session.get(f"{demo.url}/demo/mailbox/0", timeout=10).text
+    message = session.get(f"{demo.url}/demo/mailbox/1", timeout=10).text
     assert "X-Incident-Reference" in message and "INC-1" in message
     assert "load balancer" in message
-    html = session.get(f"{demo.url}/demo/mailbox/0/html", timeout=10)  # the frame's document
+    html = session.get(f"{demo.url}/demo/mailbox/1/html", timeout=10)  # the frame's document
     assert "load balancer" in html.text and 'style="' in html.text
     assert "style-src 'unsafe-inline'" in html.headers["Content-Security-Policy"]
 
