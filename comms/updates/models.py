@@ -52,8 +52,9 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("update_id", "email"),
-        # The sender takes the oldest due row of a state; the history lists an update's problems.
-        Index("ix_deliveries_state_id", "state", "id"),
+        # The sender takes the due rows of a state by their place in their update, so every
+        # due update starts at once; the history lists an update's problems.
+        Index("ix_deliveries_state_position", "state", "position", "id"),
         Index("ix_deliveries_update_state", "update_id", "state"),
         Index("ix_deliveries_update_order", "update_id", "id"),  # an update's, page by page
         # An update's first problems, read in order from an index that holds only problems.
@@ -72,6 +73,9 @@ class Delivery(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     organizations: Mapped[json_list]
     state: Mapped[str] = mapped_column(String(20), default="pending")
+    # The contact's place in the update (0, 1, 2 …): the first message of every due update
+    # goes out before the second of any.
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
     message_id: Mapped[str] = mapped_column(String(255))
     # Threading, fixed at publish: the contact's previous message of this incident, and the
     # References (their first message, then the previous one), space-separated; "" on the first.

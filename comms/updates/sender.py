@@ -158,9 +158,10 @@ CLAIMED = tuple(DELIVERIES.c[name] for name in Claimed.__dataclass_fields__)
 def _claim_statement(dialect: str, state: str) -> Any:
     """The claim of rows in one state, built once: Core, so only the values change per call.
 
-    The rows are chosen in a CTE (ORDER BY id LIMIT size FOR UPDATE SKIP LOCKED) and updated
-    by those ids, so the claim takes exactly what it asks for whatever the planner's
-    statistics, and never a row another sender holds.
+    The rows are chosen in a CTE (ORDER BY position, id LIMIT size FOR UPDATE SKIP LOCKED)
+    and updated by those ids, so the claim takes exactly what it asks for whatever the
+    planner's statistics, and never a row another sender holds. By position: the first
+    message of every due update goes before the second of any, so all of them start at once.
     """
     table = DELIVERIES
     due = table.c.state == state
@@ -169,7 +170,7 @@ def _claim_statement(dialect: str, state: str) -> Any:
     chosen = (
         select(table.c.id)
         .where(due)
-        .order_by(table.c.id)
+        .order_by(table.c.position, table.c.id)
         .limit(bindparam("size"))
         .with_for_update(skip_locked=True)
         .cte("chosen")

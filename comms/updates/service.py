@@ -197,6 +197,7 @@ def _delivery_rows(
             "name": contact.name or "",
             "organizations": list(contact.organizations),
             "state": "pending",
+            "position": len(rows),
             "message_id": messages.delivery_message_id(
                 settings, incident, new.number, contact.email
             ),

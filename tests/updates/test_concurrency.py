@@ -75,6 +75,19 @@ def test_three_sender_processes_send_each_contact_one_message(
     assert_each_contact_once(db_session, catcher)
 
 
+def test_every_due_update_starts_at_once(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    """Three updates due together: the first message of each goes before the second of any."""
+    for _ in range(3):
+        publish_to(db_session, make_incident, clock, settings, count=20)
+    one_connection = replace(settings, smtp=replace(settings.smtp, connections=1))
+    send_pending(sessions, one_connection, clock=Clock(), limit=9)
+    references = [str(caught.message["X-Incident-Reference"]) for caught in catcher.messages]
+    assert len(references) == 9 and len(set(references[:3])) == 3
+    assert [references.count(reference) for reference in set(references)] == [3, 3, 3]
+
+
 def test_a_claim_takes_at_most_what_it_asks_for_with_stale_statistics(
     db_session, settings, clock, make_incident
 ):
