@@ -58,9 +58,12 @@ def rebuild(db_session: Session, incident: Incident, settings: Settings) -> int:
         db_session.execute(insert(StoredContact), rows)
     receiving = [c for c in contacts if not c.excluded]
     by_name = Counter(name for c in receiving for name in c.organizations)
-    for org in affected_organizations(db_session, incident, settings):
+    organizations = affected_organizations(db_session, incident, settings)
+    for org in organizations:
         org.contacts = by_name[org.name]
     incident.contact_count = len(receiving)
+    incident.excluded_count = len(contacts) - len(receiving)
+    incident.organization_count = len(organizations)
     db_session.flush()
     return len(receiving)
 
@@ -186,8 +189,11 @@ def find_contact(db_session: Session, incident: Incident, email: str) -> Contact
 
 
 def excluded_count(db_session: Session, incident: Incident) -> int:
-    """How many contacts are excluded by hand (the list's other rows receive updates)."""
-    return _count(db_session, incident, StoredContact.excluded.is_(True))
+    """How many contacts are excluded by hand (the list's other rows receive updates).
+
+    Counted by `rebuild` with the list, like `Incident.contact_count`: no rows are read.
+    """
+    return incident.excluded_count
 
 
 def _matching(query: str):  # type: ignore[no-untyped-def]

@@ -49,6 +49,9 @@ class Incident(Base):
     contacts_refresh_error: Mapped[str] = mapped_column(Text, default="")
     # Who receives the next update, as the stored list (comms/contacts/stored.py) last counted.
     contact_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # And, counted in the same rebuild: the addresses excluded by hand, the organisations.
+    excluded_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    organization_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Follow-up after resolution.
     review_at: Mapped[datetime | None]

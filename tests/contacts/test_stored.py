@@ -24,7 +24,10 @@ def assert_stored_is_built(engine, incident_id: int, settings) -> list:
         assert stored == built_contacts(other, incident, settings)
         receiving = [c for c in stored if not c.excluded]
         assert incident.contact_count == len(receiving)
-        for org in other.scalars(select(AffectedOrganization).filter_by(incident_id=incident_id)):
+        assert incident.excluded_count == len(stored) - len(receiving)
+        orgs = list(other.scalars(select(AffectedOrganization).filter_by(incident_id=incident_id)))
+        assert incident.organization_count == len(orgs)
+        for org in orgs:
             assert org.contacts == sum(1 for c in receiving if org.name in c.organizations)
         return stored
 
