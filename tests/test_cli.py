@@ -376,3 +376,60 @@ def test_comms_serve_says_whether_it_runs_a_worker(tmp_path):
             server.terminate()
             _, errors = server.communicate(timeout=60)
         assert said in errors
+
+
+def test_a_second_scheduler_says_it_stands_by_and_again_when_it_takes_over(tmp_path):
+    import queue
+    import signal
+    import threading
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "c.sqlite"}"\n[schedule]\ntick_seconds = 1\n'
+    )
+    assert installed("init-db", config=config).returncode == 0
+    script = Path(sys.executable).with_name("comms")
+    env = {**os.environ, "COMMS_CONFIG": str(config)}
+
+    readers: list[threading.Thread] = []
+    started: list[subprocess.Popen] = []
+
+    def start() -> tuple[subprocess.Popen, queue.Queue]:
+        process = subprocess.Popen(
+            [str(script), "scheduler"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        lines: queue.Queue = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout])
+        reader.start()
+        readers.append(reader)
+        return process, lines
+
+    def said(lines: queue.Queue, words: str) -> str:
+        while True:
+            line = lines.get(timeout=120)  # a loaded machine starts slowly
+            if "comms scheduler: " in line and "ticking" not in line and "worker" not in line:
+                assert words in line, line
+                return line
+
+    try:
+        first, first_lines = start()
+        said(first_lines, "comms scheduler: active")
+        _, second_lines = start()
+        said(second_lines, "standing by: another scheduler is active; this one takes over")
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=60)
+        said(second_lines, "taking over: the active scheduler has stopped")
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        for reader in readers:
+            reader.join(timeout=60)
+        for process in started:
+            process.stdout.close()

@@ -214,7 +214,7 @@ class Scheduler:
         self.sessions = make_sessionmaker(self.engine)
         self.lock = lock_for(settings.database.url)
         self.gateway = Gateway(settings.zendesk) if settings.zendesk.configured else None
-        self.active = False
+        self.active: bool | None = None  # not known until the first beat
         self.sender = SendingWorker(self.sessions, settings, self.clock)
         self.sender.start()
 
@@ -223,8 +223,8 @@ class Scheduler:
         sending worker (or, with `send_here`, send before returning)."""
         holding = self.lock.held() or self.lock.acquire()
         if holding != self.active:
+            log.warning("comms scheduler: %s", _role_change(was=self.active, now=holding))
             self.active = holding
-            log.warning("comms scheduler: %s", "active" if holding else "standing by")
         if not holding:
             return None
         try:
@@ -250,6 +250,15 @@ class Scheduler:
         if self.gateway is not None:
             self.gateway.close()
         self.engine.dispose()
+
+
+def _role_change(*, was: bool | None, now: bool) -> str:
+    """What a scheduler says when it starts, stands by, or takes over."""
+    if now:
+        return "active" if was is None else "taking over: the active scheduler has stopped"
+    if was is None:
+        return "standing by: another scheduler is active; this one takes over if it stops"
+    return "standing by: lost the scheduler lock (the database connection dropped?)"
 
 
 def run_scheduler(settings: Settings, *, once: bool = False, workers: int = 0) -> int:

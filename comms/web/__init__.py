@@ -25,7 +25,7 @@ CHANGE_PAGES = {"incidents.declare"}
 NOT_FOUND = "There is nothing at this address. The incident or page may not exist."
 FORBIDDEN = "Your account can see everything but change nothing. Ask an admin for the manager role."
 # Pages anyone may reach; the API checks its own bearer tokens.
-PUBLIC_ENDPOINTS = {"auth.login", "dashboard.healthz", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "dashboard.healthz", "dashboard.favicon", "static"}
 
 
 class IdConverter(BaseConverter):

@@ -5,7 +5,17 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -71,6 +81,15 @@ def take_up_incident():
         return redirect(url_for("dashboard.index"))
     flash(f"{incident.reference} follows incident.io from now on.", "success")
     return redirect(url_for("incidents.show", ref=incident.reference))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Serve the site's icon where browsers ask for it, signed in or not."""
+    assert current_app.static_folder is not None
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon"
+    )
 
 
 @bp.route("/healthz")
