@@ -293,15 +293,28 @@ def measure(client, urls: list[str], loads: int, counted: list[int]) -> list[dic
     return [summary(t, n, c) for t, (_, n, c) in zip(times, last, strict=True)]
 
 
+# The incident page's sections (/incidents/<ref>/<part>) and the lists each pages.
+PARTS = (
+    ("contacts", ("contacts", "orgs")),
+    ("tickets", ("candidates", "linked")),
+    ("updates", ("updates",)),
+    ("timeline", ("timeline",)),
+)
+
+
 def addresses(browser, ref: str) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-    """(name, client kind, address): the page, each section's second page, the API."""
-    page = browser.get(f"/incidents/{ref}").get_data(as_text=True)
-    found = [("page", "browser", f"/incidents/{ref}")]
-    for section in ("contacts", "orgs", "candidates", "linked", "updates", "timeline"):
-        cursor = re.search(rf"{section}_after=(\d+)", page)
-        if cursor:
-            found.append((f"section {section}", "browser", f"/incidents/{ref}?{cursor.group(0)}"))
-    found.append(("contacts filtered", "browser", f"/incidents/{ref}?contacts_q=person1"))
+    """(name, client kind, address): the Overview, each section and its second pages, the API."""
+    overview = f"/incidents/{ref}"
+    found = [("page", "browser", overview)]
+    for part, lists in PARTS:
+        address = f"{overview}/{part}"
+        found.append((f"page {part}", "browser", address))
+        page = browser.get(address).get_data(as_text=True)
+        for section in lists:
+            cursor = re.search(rf"{section}_after=(\d+)", page)
+            if cursor:
+                found.append((f"section {section}", "browser", f"{address}?{cursor.group(0)}"))
+    found.append(("contacts filtered", "browser", f"{overview}/contacts?contacts_q=person1"))
     api = f"/api/v1/incidents/{ref}"
     found += [("api incident", "api", api), ("api contacts", "api", f"{api}/contacts")]
     found.append(("api timeline", "api", f"{api}/timeline"))

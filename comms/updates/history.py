@@ -156,6 +156,12 @@ def _first_problems_of(count: int, each: int) -> Select[int, str, str, str, str]
     )
 
 
+def failed_count(db_session: Session, incident: Incident) -> int:
+    """How many deliveries of the incident's updates failed (the kept counts, summed)."""
+    query = select(func.sum(Update.failed_count)).where(Update.incident_id == incident.id)
+    return int(db_session.scalar(query) or 0)
+
+
 def find(db_session: Session, incident: Incident, number: int) -> Update | None:
     """One update of the incident by its number."""
     return db_session.scalar(select(Update).filter_by(incident_id=incident.id, number=number))

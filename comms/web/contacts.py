@@ -89,7 +89,7 @@ def _incident(ref: str, *, change: bool = False) -> Incident:
 def _back(incident: Incident, **kept: str) -> WerkzeugResponse:
     """Go back to the incident page's contacts section, keeping what the user typed."""
     values: dict[str, Any] = {key: value for key, value in kept.items() if value}
-    return redirect(url_for("incidents.show", ref=incident.reference, _anchor="contacts", **values))
+    return redirect(url_for("incidents.contacts_section", ref=incident.reference, **values))
 
 
 def refresh_json(operation: Operation) -> dict[str, Any]:

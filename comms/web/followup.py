@@ -100,7 +100,7 @@ def change_review(ref: str):
         flash(str(error), "error")
     else:
         flash("Follow-up saved.", "success")
-    return redirect(url_for("incidents.show", ref=incident.reference) + "#followup")
+    return redirect(url_for("incidents.after_section", ref=incident.reference))
 
 
 @bp.post("/<ref>/review/skip")
@@ -110,7 +110,7 @@ def skip_review(ref: str):
     followup.skip_review(db(), incident, by=actor(), now=now(), note=request.form.get("note", ""))
     db().commit()
     flash("No review meeting for this incident.", "success")
-    return redirect(url_for("incidents.show", ref=incident.reference) + "#followup")
+    return redirect(url_for("incidents.after_section", ref=incident.reference))
 
 
 @bp.get("/<ref>/report")

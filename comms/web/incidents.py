@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request
@@ -15,13 +16,11 @@ from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.ids import parse_id
-from comms.incident_io.service import followed
 from comms.incidents import merges, service, tickets
-from comms.incidents.models import SEVERITIES, STATUSES, Incident
-from comms.operations import queue
+from comms.incidents.models import SEVERITIES, Incident
 from comms.operations.models import Operation
 from comms.slack.service import thread_for
-from comms.web import contacts, updates
+from comms.web import contacts, sections, updates
 from comms.web.context import (
     acting,
     actor,
@@ -41,8 +40,21 @@ PROBLEMS = (service.IncidentError, ZendeskError)
 ROWS = 50
 
 
-def back(incident: Incident, anchor: str = ""):
-    return redirect(_url_for("incidents.show", ref=incident.reference) + anchor)
+def back(incident: Incident, section: str = "show"):
+    """Back to a section of the incident page (the Overview unless named)."""
+    return redirect(_url_for(f"incidents.{section}", ref=incident.reference))
+
+
+def _flash_push_failure(incident: Incident, since: datetime) -> None:
+    """Say so when incident.io did not hear of the change just made (it is on the timeline)."""
+    failed = timeline.latest(db(), incident, "incident_io_push_failed")
+    if failed is not None and failed.at >= since:
+        flash(failed.summary, "error")
+
+
+def _return(incident: Incident):
+    """Back to the section the form was posted from (its `section` field), else the Overview."""
+    return back(incident, sections.endpoint(request.form.get("section", "")))
 
 
 def declare_fields(form) -> dict:
@@ -99,49 +111,79 @@ def declare():
     return back(incident)
 
 
-@bp.route("/<ref>")
-def show(ref: str):
-    """Show one incident: summary, tickets, contacts, updates and timeline."""
-    incident = load_incident(ref)
-    candidates = section_page(partial(tickets.candidates_page, db(), incident), "candidates", ROWS)
-    linked = section_page(partial(tickets.linked_page, db(), incident), "linked", ROWS)
-    events = section_page(partial(timeline.events_page, db(), incident), "timeline", ROWS)
+def _section(name: str, incident: Incident, **content):
+    """One section of the incident page under its sticky header."""
     return render_template(
-        "incident.html",
-        incident=incident,
-        severities=SEVERITIES,
-        statuses=STATUSES[:3],
-        candidates=candidates.rows,
-        candidates_next=candidates.after,
-        candidates_count=tickets.count_candidates(db(), incident),
-        linked=linked.rows,
-        linked_next=linked.after,
-        linked_count=tickets.count_linked(db(), incident),
-        merges=merges.ledger(db(), incident),
-        timeline=events.rows,
-        timeline_next=events.after,
-        operation=_operation(incident, request.args.get("operation")),
-        agent_link=lambda t: tickets.agent_link(settings(), t),
-        comms_manager=db().get(User, incident.comms_manager_id or 0),
-        followed=followed(db(), incident),
-        slack_thread=thread_for(db(), incident),
-        **contacts.panel(incident),
-        **updates.panel(incident),
+        f"incident_{name}.html", incident=incident, **sections.header(incident, name), **content
     )
 
 
-def _operation(incident: Incident, operation_id: str | None) -> Operation | None:
-    found_id = parse_id(operation_id)
-    if found_id is None:
-        return None
-    operation = queue.get(db(), found_id)
-    return operation if operation and operation.incident_id == incident.id else None
+@bp.route("/<ref>")
+def show(ref: str):
+    """Show the Overview: where things stand and what is left to do."""
+    incident = load_incident(ref)
+    top = sections.header(incident, "overview")
+    return render_template(
+        "incident_overview.html",
+        incident=incident,
+        **top,
+        steps=sections.steps(incident, top["counts"], top["update_state"]),
+        comms_manager=db().get(User, incident.comms_manager_id or 0),
+        slack_thread=thread_for(db(), incident),
+    )
+
+
+@bp.route("/<ref>/tickets")
+def tickets_section(ref: str):
+    """Show the parent ticket, the candidates to link or merge, and the linked tickets."""
+    incident = load_incident(ref)
+    candidates = section_page(partial(tickets.candidates_page, db(), incident), "candidates", ROWS)
+    linked = section_page(partial(tickets.linked_page, db(), incident), "linked", ROWS)
+    return _section(
+        "tickets",
+        incident,
+        candidates=candidates.rows,
+        candidates_next=candidates.after,
+        linked=linked.rows,
+        linked_next=linked.after,
+        merges=merges.ledger(db(), incident),
+        agent_link=lambda t: tickets.agent_link(settings(), t),
+    )
+
+
+@bp.route("/<ref>/contacts")
+def contacts_section(ref: str):
+    """Show the affected organisations and who receives the updates."""
+    incident = load_incident(ref)
+    return _section("contacts", incident, **contacts.panel(incident))
+
+
+@bp.route("/<ref>/updates")
+def updates_section(ref: str):
+    """Show the schedule, the composer with its preview, and what became of each update."""
+    incident = load_incident(ref)
+    return _section("updates", incident, **updates.panel(incident))
+
+
+@bp.route("/<ref>/timeline")
+def timeline_section(ref: str):
+    """Show what was done, newest first, a page at a time."""
+    incident = load_incident(ref)
+    events = section_page(partial(timeline.events_page, db(), incident), "timeline", ROWS)
+    return _section("timeline", incident, timeline=events.rows, timeline_next=events.after)
+
+
+@bp.route("/<ref>/after")
+def after_section(ref: str):
+    """Show the follow-up: the review meeting, the report and the exports."""
+    incident = load_incident(ref)
+    return _section("after", incident)
 
 
 @bp.post("/<ref>/severity")
 def change_severity(ref: str):
     """Raise or lower the severity, with an optional note."""
-    incident = load_incident(ref)
+    incident, started = load_incident(ref), now()
     try:
         actions.change(
             db(),
@@ -154,13 +196,16 @@ def change_severity(ref: str):
         )
     except service.IncidentError as error:
         flash(str(error), "error")
-    return back(incident)
+    else:
+        flash(f"{incident.reference} is {incident.severity} now.", "success")
+        _flash_push_failure(incident, started)
+    return _return(incident)
 
 
 @bp.post("/<ref>/status")
 def change_status(ref: str):
     """Move the status on, with an optional note."""
-    incident = load_incident(ref)
+    incident, started = load_incident(ref), now()
     try:
         actions.change(
             db(),
@@ -173,7 +218,10 @@ def change_status(ref: str):
         )
     except service.IncidentError as error:
         flash(str(error), "error")
-    return back(incident)
+    else:
+        flash(f"{incident.reference} is {incident.status} now.", "success")
+        _flash_push_failure(incident, started)
+    return _return(incident)
 
 
 @bp.post("/<ref>/link-settings")
@@ -190,7 +238,7 @@ def link_settings(ref: str):
         now=now(),
     )
     flash("Linking settings saved.", "success")
-    return back(incident, "#tickets")
+    return back(incident, "tickets_section")
 
 
 @bp.post("/<ref>/parent")
@@ -206,9 +254,9 @@ def parent(ref: str):
         )
     except PROBLEMS as error:
         flash(f"The parent ticket was not set: {error}", "error")
-        return back(incident, "#tickets")
+        return back(incident, "tickets_section")
     flash(f"Ticket {ticket.id} is the parent ticket.", "success")
-    return back(incident, "#tickets")
+    return back(incident, "tickets_section")
 
 
 @bp.post("/<ref>/candidates")
@@ -223,7 +271,7 @@ def refresh_candidates(ref: str):
         flash(f"Candidates were not refreshed: {error}", "error")
     else:
         flash(f"{len(found)} candidate ticket(s).", "success")
-    return back(incident, "#tickets")
+    return back(incident, "tickets_section")
 
 
 def _selected_ids() -> list[int]:
@@ -238,21 +286,21 @@ def link(ref: str):
     ticket_ids = _selected_ids()
     if not ticket_ids:
         flash("Select at least one ticket to link.", "error")
-        return back(incident, "#tickets")
+        return back(incident, "tickets_section")
     try:
         operation = operation_actions.start_link(
             db(), incident, ticket_ids, by=actor(), now=now(), move=request.form.get("move") == "on"
         )
     except service.IncidentError as error:
         flash(str(error), "error")
-        return back(incident, "#tickets")
+        return back(incident, "tickets_section")
     return _follow(incident, operation)
 
 
 def _follow(incident: Incident, operation: Operation):
     wake_worker()
     return redirect(
-        _url_for("incidents.show", ref=incident.reference, operation=operation.id) + "#tickets"
+        _url_for("incidents.tickets_section", ref=incident.reference, operation=operation.id)
     )
 
 
@@ -260,7 +308,7 @@ def _follow(incident: Incident, operation: Operation):
 def operation_progress(ref: str, operation_id: int):
     """The progress of a bulk link or merge, for the page to poll."""
     incident = load_incident(ref)
-    operation = _operation(incident, str(operation_id))
+    operation = sections.operation(incident, str(operation_id))
     if operation is None:
         abort(404)
     return jsonify(
@@ -280,7 +328,7 @@ def confirm_merge(ref: str):
     target = parse_id(request.form.get("target_id", ""))
     if target is None or not ticket_ids:
         flash("Select the duplicate tickets and the ticket to merge them into.", "error")
-        return back(incident, "#tickets")
+        return back(incident, "tickets_section")
     sources = [t for t in ticket_ids if t != target]
     return render_template(
         "merge_confirm.html", incident=incident, target_id=target, sources=sources
@@ -303,5 +351,5 @@ def merge(ref: str):
         )
     except service.IncidentError as error:
         flash(str(error), "error")
-        return back(incident, "#tickets")
+        return back(incident, "tickets_section")
     return _follow(incident, operation)

@@ -27,6 +27,7 @@ from comms.incidents.models import Incident, TimelineEvent
 from comms.mail.render import TemplateProblem
 from comms.operations.models import Operation
 from comms.updates import history, messages, service
+from comms.web import sections
 from comms.web.context import (
     acting,
     actor,
@@ -86,7 +87,7 @@ def _incident(ref: str, *, open_only: bool = True) -> Incident:
 
 
 def _back(incident: Incident):
-    return redirect(url_for("incidents.show", ref=incident.reference) + "#updates")
+    return redirect(url_for("incidents.updates_section", ref=incident.reference))
 
 
 def _confirm(incident: Incident, **step: Any) -> str:
@@ -179,7 +180,8 @@ def schedule(ref: str):
         flash("Automatic updates paused." if paused else "Automatic updates resumed.", "success")
     except service.UpdateProblem as problem:
         flash(str(problem), "error")
-    return _back(incident)
+    view = sections.endpoint(request.form.get("section", "updates"))
+    return redirect(url_for(f"incidents.{view}", ref=incident.reference))
 
 
 @bp.post("/resolve")
@@ -211,7 +213,9 @@ def _followed(incident: Incident, operation: Operation | None, problem: str):
         flash(problem, "error")  # "… has no parent ticket …" or "Zendesk is not configured …"
         return _back(incident)
     flash(f"Solving parent ticket #{incident.parent_ticket_id} in Zendesk…")
-    return redirect(url_for("incidents.show", ref=incident.reference, operation=operation.id))
+    return redirect(
+        url_for("incidents.updates_section", ref=incident.reference, operation=operation.id)
+    )
 
 
 @bp.post("/solve-parent")

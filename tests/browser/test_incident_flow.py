@@ -18,6 +18,9 @@ def test_declare_create_parent_link_two_candidates(page, demo):
     page.get_by_text("declared.").wait_for()
     reference = re.search(r"INC-\d+", page.locator("h1").inner_text()).group(0)
 
+    page.get_by_role("navigation", name=f"Sections of {reference}").get_by_role(
+        "link", name="Tickets"
+    ).click()
     page.get_by_role("button", name="Create the parent ticket").click()
     page.get_by_text("is the parent ticket.").wait_for()
     page.get_by_role("button", name="Find candidate tickets in Zendesk").click()

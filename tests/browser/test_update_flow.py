@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_send_an_update_and_find_it_in_the_mailbox(page, demo):
-    page.get_by_role("link", name="INC-1").click()
+    page.get_by_role("link", name="INC-1").first.click()
+    page.get_by_role("link", name="Send an update now").click()
     unique = f"Traffic is back on healthy servers (check {time.time_ns()})."
     page.locator("#update-message").fill(unique)
     page.locator("#preview-text").filter(has_text="healthy servers").wait_for(state="attached")

@@ -19,7 +19,7 @@ def incident(make_incident):
 
 
 def page_of(client, incident) -> str:
-    return client.get(f"/incidents/{incident.reference}").get_data(as_text=True)
+    return client.get(f"/incidents/{incident.reference}/contacts").get_data(as_text=True)
 
 
 def post(client, incident, path: str, **form) -> str:
@@ -229,6 +229,8 @@ def test_a_long_list_is_listed_in_page_and_filtered_on_the_server(
     page = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert f"Listing {PAGE_ROWS + 1}–{total} of {total}." in page and "Next " not in page
     assert f"person{total - 1:03d}@" in table(page) and "person000@" not in table(page)
-    page = client.get(f"/incidents/{incident.reference}?contacts_q=PERSON00").get_data(as_text=True)
+    page = client.get(f"/incidents/{incident.reference}/contacts?contacts_q=PERSON00").get_data(
+        as_text=True
+    )
     assert f"Listing 10 of 10 (filtered from {total})." in page
     assert "person009@client0" in table(page) and "person010@" not in table(page)

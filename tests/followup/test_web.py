@@ -32,7 +32,7 @@ def test_a_viewer_reads_the_report_exports_and_invite(login, declare, resolve):
     assert Calendar.from_ical(ics.data).walk("VEVENT")[0].decoded("DTSTART") == london(
         2026, 3, 10, 10, 0
     )
-    incident_page = viewer.get(f"/incidents/{ref}").get_data(as_text=True)
+    incident_page = viewer.get(f"/incidents/{ref}/after").get_data(as_text=True)
     assert (
         "After the incident" in incident_page
         and "10:00 GMT, Tuesday 10 March 2026" in incident_page
@@ -44,8 +44,9 @@ def test_a_viewer_reads_the_report_exports_and_invite(login, declare, resolve):
 def test_an_open_incident_exports_its_timeline_but_has_no_invite(login, declare):
     ref = declare().reference
     manager = login("manager")
-    page = manager.get(f"/incidents/{ref}").get_data(as_text=True)
-    assert "After the incident" not in page and f"/incidents/{ref}/timeline.md" in page
+    page = manager.get(f"/incidents/{ref}/after").get_data(as_text=True)
+    assert "Save follow-up" not in page and "Meeting invite" not in page
+    assert f"When {ref} is resolved" in page and f"/incidents/{ref}/timeline.md" in page
     with manager.get(f"/incidents/{ref}/timeline.csv") as download:  # closed, as a server does
         assert download.status_code == 200
     assert manager.get(f"/incidents/{ref}/report").status_code == 200
@@ -67,9 +68,9 @@ def test_the_manager_moves_the_meeting_and_changes_the_owner(login, declare, res
         },
     )
     assert response.status_code == 302 and response.headers["Location"].endswith(
-        f"/incidents/{ref}#followup"
+        f"/incidents/{ref}/after"
     )
-    page = manager.get(f"/incidents/{ref}").get_data(as_text=True)
+    page = manager.get(f"/incidents/{ref}/after").get_data(as_text=True)
     assert "Follow-up saved." in page
     assert (
         "14:30 GMT, Monday 16 March 2026" in page and "18:00 GMT, Wednesday 11 March 2026" in page
@@ -104,13 +105,14 @@ def test_forms_need_a_csrf_token_and_a_manager(login, declare, resolve):
 def test_skipping_the_review_removes_the_invite(login, declare, resolve):
     ref = resolve(declare(severity="trivial")).reference
     manager = login("manager")
-    page = manager.get(f"/incidents/{ref}").get_data(as_text=True)
+    page = manager.get(f"/incidents/{ref}/after").get_data(as_text=True)
     assert "a review is optional" in page
     manager.post(
         f"/incidents/{ref}/review/skip", data={"csrf_token": csrf_token(page), "note": "a blip"}
     )
     assert manager.get(f"/incidents/{ref}/review.ics").status_code == 404
-    assert "No review meeting is planned" in manager.get(f"/incidents/{ref}").get_data(as_text=True)
+    after = manager.get(f"/incidents/{ref}/after").get_data(as_text=True)
+    assert "No review meeting is planned" in after
 
 
 def test_the_api_serves_the_report_and_the_invite(api, declare, resolve):

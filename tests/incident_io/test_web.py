@@ -126,7 +126,7 @@ def test_the_leads_latest_update_is_offered_as_the_draft_and_never_sent(
     clock.advance(minutes=5)
     look(app, clock)
     ref = taken_up(db_session)
-    page = client.get(f"/incidents/{ref}").get_data(as_text=True)
+    page = client.get(f"/incidents/{ref}/updates").get_data(as_text=True)
     assert ">Payment provider timeouts.</textarea>" in page
     assert "Started from the lead's latest update in incident.io" in page
 
@@ -138,7 +138,7 @@ def test_the_leads_latest_update_is_offered_as_the_draft_and_never_sent(
             "csrf_token": csrf_token(page),
         },
     )
-    page = client.get(f"/incidents/{ref}").get_data(as_text=True)
+    page = client.get(f"/incidents/{ref}/updates").get_data(as_text=True)
     assert ">We are looking into it.</textarea>" in page
     assert "The lead's latest update in incident.io:" in page
     assert "<blockquote>Payment provider timeouts.</blockquote>" in page

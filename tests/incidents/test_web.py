@@ -10,7 +10,8 @@ from tests.conftest import csrf_token
 
 def finished(client, location: str) -> str:
     """Wait, as the page's script does, for the background link or merge, then read the page."""
-    ref, operation = re.search(r"/incidents/([^/?#]+)\?operation=(\d+)", location).groups()
+    address = r"/incidents/([^/?#]+)(?:/\w+)?\?operation=(\d+)"  # any section follows it
+    ref, operation = re.search(address, location).groups()
     deadline = time.monotonic() + 30
     while client.get(f"/incidents/{ref}/operations/{operation}").get_json()["state"] in ACTIVE:
         assert time.monotonic() < deadline, "the operation did not finish"
@@ -44,8 +45,10 @@ def test_declaring_from_the_form_opens_the_incident_page(login, db_session, user
         },
     )
     assert response.status_code == 302
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Search broken" in page and "Declared INC-" in page
+    overview = response.headers["Location"]
+    page = client.get(overview).get_data(as_text=True)
+    assert "Search broken" in page and "What is left to do" in page
+    assert "Declared INC-" in client.get(f"{overview}/timeline").get_data(as_text=True)
     [incident] = service.list_incidents(db_session)
     assert incident.keywords == ["search", "results"]
     dashboard = client.get("/").get_data(as_text=True)
@@ -70,12 +73,13 @@ def test_declaring_from_a_ticket_links_it_under_a_new_parent(login, db_session, 
         "/incidents/new",
         {"title": "Acme down", "severity": "critical", "from_ticket_id": str(desk.tickets[0])},
     )
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    overview = response.headers["Location"]
     [incident] = service.list_incidents(db_session)
     assert incident.parent_ticket_id
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] == incident.parent_ticket_id
-    assert "Acme Museum" in page
-    assert f"agent/tickets/{desk.tickets[0]}" in page
+    assert "Acme Museum" in client.get(f"{overview}/contacts").get_data(as_text=True)
+    tickets = client.get(f"{overview}/tickets").get_data(as_text=True)
+    assert f"agent/tickets/{desk.tickets[0]}" in tickets
 
 
 def test_declaring_from_an_unknown_ticket_says_so_and_keeps_the_form(login, db_session, sandbox):
@@ -94,7 +98,7 @@ def test_create_parent_find_candidates_link_and_see_them_linked(login, incident,
     url = f"/incidents/{incident.reference}"
     post(client, f"{url}/parent", {}, url)
     post(client, f"{url}/candidates", {}, url)
-    page = client.get(url).get_data(as_text=True)
+    page = client.get(f"{url}/tickets").get_data(as_text=True)
     assert "Website down" in page and "503 errors on our site" in page
     response = post(client, f"{url}/link", {"ticket_ids": [str(t) for t in desk.tickets[:2]]}, url)
     assert "operation=" in response.headers["Location"]
@@ -141,9 +145,14 @@ def test_merge_asks_for_confirmation_first(login, incident, sandbox, desk):
 def test_severity_and_status_controls(login, incident, db_session):
     client = login("manager")
     url = f"/incidents/{incident.reference}"
-    post(client, f"{url}/severity", {"severity": "critical", "note": "spreading"}, url)
-    post(client, f"{url}/status", {"status": "identified", "note": ""}, url)
-    page = client.get(url).get_data(as_text=True)
+    changed = post(client, f"{url}/severity", {"severity": "critical", "note": "spreading"}, url)
+    assert changed.headers["Location"].endswith(url)  # posted from the Overview
+    assert f"{incident.reference} is critical now." in client.get(url).get_data(as_text=True)
+    form = {"status": "identified", "note": "", "section": "tickets"}
+    changed = post(client, f"{url}/status", form, url)
+    assert changed.headers["Location"].endswith(f"{url}/tickets")  # back where it was posted
+    assert f"{incident.reference} is identified now." in client.get(url).get_data(as_text=True)
+    page = client.get(f"{url}/timeline").get_data(as_text=True)
     assert (
         "Severity raised from major to critical" in page
         and "Status changed from investigating to identified" in page

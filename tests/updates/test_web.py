@@ -32,7 +32,7 @@ def wait_for_senders(app) -> None:
 
 
 def page_of(client, incident) -> str:
-    return client.get(f"/incidents/{incident.reference}").get_data(as_text=True)
+    return client.get(f"/incidents/{incident.reference}/updates").get_data(as_text=True)
 
 
 def post(client, incident, path: str, follow: bool = True, **form):

@@ -155,21 +155,23 @@ def test_the_incident_page_lists_each_section_in_pages(login, busy, monkeypatch)
     monkeypatch.setattr(incidents, "ROWS", 2)
     monkeypatch.setattr(updates, "HISTORY_ROWS", 2)
     client = login("viewer")
-    for name, shown in (
-        ("candidates", r'id="cand-(\d+)"'),
-        ("linked", r'<tr><td><a href="[^"]*" target="_blank" rel="noopener">(10\d)</a>'),
-        ("timeline", r"<td>(E\d)</td>"),
-        ("updates", r'data-update="(\d+)"'),
+    linked = r'<tr><td><a href="[^"]*" target="_blank" rel="noopener">(10\d)</a>'
+    for section, name, shown in (
+        ("tickets", "candidates", r'id="cand-(\d+)"'),
+        ("tickets", "linked", linked),
+        ("timeline", "timeline", r"<td>(E\d)</td>"),
+        ("updates", "updates", r'data-update="(\d+)"'),
     ):
-        url, seen = f"/incidents/{busy.reference}", []
+        url, seen = f"/incidents/{busy.reference}/{section}", []
         while url:
             page = client.get(url).get_data(as_text=True)
             seen += re.findall(shown, page)
             following = re.search(rf'href="([^"]*{name}_after=\d+)[^"]*"', page)
             url = following.group(1).replace("&amp;", "&") if following else ""
         assert len(seen) == len(set(seen)) and len(seen) >= 3, (name, seen)
-    assert client.get(f"/incidents/{busy.reference}?linked_after=x").status_code == 400
-    assert client.get(f"/incidents/{busy.reference}?timeline_after=999999").status_code == 400
+    assert client.get(f"/incidents/{busy.reference}/tickets?linked_after=x").status_code == 400
+    answer = client.get(f"/incidents/{busy.reference}/timeline?timeline_after=999999")
+    assert answer.status_code == 400
 
 
 def test_the_csv_exports_stream_every_row(login, api, busy):

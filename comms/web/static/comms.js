@@ -2,7 +2,7 @@
 // behaviour lives here, switched on by the elements the page has; URLs come from data-* attributes.
 "use strict";
 
-// A bulk link or merge: follow its progress, then show the tickets section again.
+// A bulk link, merge or solve: follow its progress, then show the section again with its outcome.
 (function () {
   const box = document.getElementById("operation");
   if (!box || !["queued", "running"].includes(box.dataset.state)) return;
@@ -14,7 +14,6 @@
     bar.max = data.total || 1; bar.value = data.done;
     document.getElementById("operation-count").textContent = data.done + " / " + data.total;
     if (data.state === "queued" || data.state === "running") { setTimeout(poll, 1000); return; }
-    window.location.replace(window.location.pathname + window.location.search + "#tickets");
     window.location.reload();
   };
   setTimeout(poll, 800);
