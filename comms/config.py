@@ -62,6 +62,8 @@ class ZendeskSettings:
     rate_limit_wait_seconds: int = 60
     concurrency: int = 4
     candidate_lookback_minutes: int = 120
+    # The scheduler polls Zendesk for candidate tickets of each open incident this often (0: off).
+    candidate_poll_minutes: int = 5
 
     @property
     def configured(self) -> bool:
@@ -267,6 +269,8 @@ def _validate(settings: Settings) -> None:
         _fail("zendesk.subdomain", zendesk.subdomain, 'the name before ".zendesk.com", like "acme"')
     if zendesk.concurrency < 1:
         _fail("zendesk.concurrency", zendesk.concurrency, "1 or more")
+    if zendesk.candidate_poll_minutes < 0:
+        _fail("zendesk.candidate_poll_minutes", zendesk.candidate_poll_minutes, "0 (off) or more")
     if smtp.backend not in ("smtp", "outbox"):
         _fail("smtp.backend", smtp.backend, '"smtp" or "outbox"')
     if smtp.starttls and smtp.ssl:

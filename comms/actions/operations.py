@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from comms.actions import committing
@@ -25,9 +26,9 @@ from comms.contacts.refresh import refresh
 from comms.incident_io.jobs import reconcile, reconcile_due
 from comms.incidents import merges
 from comms.incidents.models import Incident, MergeRequest
-from comms.incidents.service import IncidentError, require_open
+from comms.incidents.service import IncidentError, open_incidents, require_open
 from comms.operations import queue
-from comms.operations.models import Operation
+from comms.operations.models import ACTIVE, Operation
 from comms.operations.queue import Finished
 from comms.updates import resolve
 from comms.updates.sender import send_pending
@@ -147,6 +148,34 @@ def start_solve(
     return _start(db_session, incident, "solve", params=params, total=1, by=by, now=now)
 
 
+def start_candidates(
+    db_session: Session, incident: Incident, *, by: str, now: datetime
+) -> Operation:
+    """Record the Zendesk backstop poll for candidate tickets, or join the one already queued
+    or running (one per incident); commits."""
+    return _start(db_session, incident, "candidates", params={}, total=0, by=by, now=now)
+
+
+def start_due_candidate_polls(
+    db_session: Session, *, settings: Settings, now: datetime
+) -> list[Operation]:
+    """Record the backstop poll of every open incident whose last poll ended more than
+    candidate_poll_minutes ago (none when Zendesk is not configured or the interval is 0);
+    commits."""
+    every = settings.zendesk.candidate_poll_minutes
+    if not settings.zendesk.configured or every <= 0:
+        return []
+    since = now - timedelta(minutes=every)
+    recent = or_(Operation.state.in_(ACTIVE), Operation.finished_at > since)
+    polled = set(
+        db_session.scalars(
+            select(Operation.incident_id).where(Operation.kind == "candidates", recent)
+        )
+    )
+    due = [incident for incident in open_incidents(db_session) if incident.id not in polled]
+    return [start_candidates(db_session, incident, by="scheduler", now=now) for incident in due]
+
+
 def start_reconcile(db_session: Session, *, settings: Settings, now: datetime) -> Operation | None:
     """When it is due, record the incident.io reconcile for a worker (one at a time); commits."""
     if not reconcile_due(db_session, settings, now=now):
@@ -192,6 +221,18 @@ def run_refresh(job: Job) -> Finished:
         "requests": result.requests,
     }
     return Finished("done" if result.ok else "failed", result=summary, error=result.error)
+
+
+def run_candidates(job: Job) -> Finished:
+    """The backstop poll; the candidates found and the operation's end commit together, so a
+    worker taking over after a crash polls again and keeps each ticket once."""
+    try:
+        found = ticket_actions.find_candidates(
+            job.db_session, job.gateway, _incident(job), settings=job.settings, now=job.clock.now()
+        )
+    except ZendeskError as error:
+        return Finished("failed", error=f"Candidates were not refreshed: {error}")
+    return Finished(result={"candidates": len(found)})
 
 
 def run_link(job: Job) -> Finished:
@@ -306,6 +347,7 @@ def run_reconcile(job: Job) -> Finished:
 
 HANDLERS: dict[str, Callable[[Job], Finished]] = {
     "reconcile": run_reconcile,
+    "candidates": run_candidates,
     "send": run_send,
     "solve": run_solve,
     "refresh": run_refresh,

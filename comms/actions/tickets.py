@@ -26,28 +26,36 @@ def refresh_candidates(
     now: datetime,
 ) -> list[Candidate]:
     """Ask Zendesk for open tickets that look related and are not linked yet; commits."""
+    with committing(db_session):
+        return find_candidates(db_session, gateway, incident, settings=settings, now=now)
+
+
+def find_candidates(
+    db_session: Session,
+    gateway: Gateway,
+    incident: Incident,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> list[Candidate]:
+    """The Zendesk backstop poll: search and the incremental export for open tickets that look
+    related, kept as candidates (once each), and tickets agents linked by hand adopted; the
+    caller commits (a worker, with the operation's end)."""
     since = incident.declared_at - timedelta(minutes=settings.zendesk.candidate_lookback_minutes)
     affected = contacts.affected_organizations(db_session, incident, settings)
-    with committing(db_session):
-        found = gateway.find_candidates(
-            since=since,
-            organization_ids=[org.organization_id for org in affected],
-            keywords=incident.keywords,
+    found = gateway.find_candidates(
+        since=since,
+        organization_ids=[org.organization_id for org in affected],
+        keywords=incident.keywords,
+    )
+    for ticket in found:
+        tickets.add_candidate(db_session, incident, ticket, source="search", now=now)
+    if incident.parent_ticket_id and incident.is_open:
+        adopted = tickets.adopt_linked_by_hand(db_session, gateway, incident, now=now)
+        _add_senders(
+            db_session, gateway, incident, adopted, by=tickets.BY_AGENT, now=now, settings=settings
         )
-        for ticket in found:
-            tickets.add_candidate(db_session, incident, ticket, source="search", now=now)
-        if incident.parent_ticket_id and incident.is_open:
-            adopted = tickets.adopt_linked_by_hand(db_session, gateway, incident, now=now)
-            _add_senders(
-                db_session,
-                gateway,
-                incident,
-                adopted,
-                by=tickets.BY_AGENT,
-                now=now,
-                settings=settings,
-            )
-        db_session.flush()
+    db_session.flush()
     return tickets.candidates(db_session, incident)
 
 

@@ -24,7 +24,8 @@ class Operation(Base):
 
     id: Mapped[intpk]
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # refresh|link|merge|send|solve|reconcile
+    # refresh | candidates | link | merge | send | solve | reconcile
+    kind: Mapped[str] = mapped_column(String(20))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     # queued | running | done | failed

@@ -20,7 +20,7 @@ from comms.operations.models import ACTIVE, Operation
 
 # Kinds that join the one already queued or running for the same key (a second "refresh"
 # click); the others wait in the queue for it (a second link batch to the same parent).
-JOINING = {"refresh", "solve", "reconcile"}
+JOINING = {"refresh", "candidates", "solve", "reconcile"}
 
 
 @dataclass(frozen=True)

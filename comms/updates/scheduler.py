@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from comms.actions.operations import start_reconcile
+from comms.actions.operations import start_due_candidate_polls, start_reconcile
 from comms.clock import Clock
 from comms.config import Settings
 from comms.db import make_engine, make_sessionmaker
@@ -68,8 +68,9 @@ def tick(
     that to its sending worker instead.
     """
     process_webhooks(session_factory, settings, clock=clock)  # any left over
-    with session_factory() as db_session:  # the reconcile is long: a worker runs it
+    with session_factory() as db_session:  # long work: a worker runs it
         start_reconcile(db_session, settings=settings, now=clock.now())
+        start_due_candidate_polls(db_session, settings=settings, now=clock.now())
     due = run_due(session_factory, settings, clock=clock, gateway=gateway)
     reminders = send_reminders(session_factory, settings, clock=clock)
     reminders += send_followup_reminders(session_factory, settings, clock=clock)

@@ -9,13 +9,22 @@ from flask import g, jsonify, request
 from comms import timeline
 from comms.actions import incidents as actions
 from comms.actions import operations as operation_actions
-from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.incidents import merges, service, tickets, webhook
 from comms.incidents.models import SEVERITIES, Incident, MergeRequest
 from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
-from comms.web.context import acting, actor, db, gateway, load_incident, now, settings, wake_worker
+from comms.web.context import (
+    acting,
+    actor,
+    by_now,
+    db,
+    gateway,
+    load_incident,
+    now,
+    settings,
+    wake_worker,
+)
 from comms.web.paging import api_page, choice, paged
 from comms.zendesk import TicketNotFound, ZendeskError
 
@@ -206,13 +215,9 @@ def list_candidates(ref: str):
 
 @bp.post("/incidents/<ref>/candidates")
 def refresh_candidates(ref: str):
-    """Ask Zendesk again for tickets that look related, then list the candidates."""
+    """Record asking Zendesk again for related tickets (or join the poll under way); 202."""
     incident = load_incident(ref)
-    try:
-        ticket_actions.refresh_candidates(db(), gateway(), incident, settings=settings(), now=now())
-    except ZendeskError as error:
-        raise zendesk_error(error) from None
-    return _candidates_page(incident)
+    return accepted(operation_actions.start_candidates(db(), incident, **by_now()))
 
 
 def _candidates_page(incident: Incident) -> dict:

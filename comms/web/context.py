@@ -88,6 +88,16 @@ class Acting(TypedDict):
     settings: Settings
 
 
+class ByNow(TypedDict):
+    by: str
+    now: datetime
+
+
+def by_now() -> ByNow:
+    """Who acts and when: the keywords of an action that needs no settings."""
+    return {"by": actor(), "now": now()}
+
+
 def acting() -> Acting:
     """Who acts, when and under which settings: the keywords every action takes."""
     return {"by": actor(), "now": now(), "settings": settings()}

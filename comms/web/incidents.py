@@ -12,7 +12,6 @@ from flask_login import current_user
 from comms import timeline
 from comms.actions import incidents as actions
 from comms.actions import operations as operation_actions
-from comms.actions import tickets as ticket_actions
 from comms.auth.models import User
 from comms.auth.service import staff
 from comms.ids import parse_id
@@ -24,6 +23,7 @@ from comms.web import contacts, sections, updates
 from comms.web.context import (
     acting,
     actor,
+    by_now,
     db,
     gateway,
     load_incident,
@@ -261,17 +261,9 @@ def parent(ref: str):
 
 @bp.post("/<ref>/candidates")
 def refresh_candidates(ref: str):
-    """Ask Zendesk again for tickets that look related."""
+    """Record asking Zendesk again for related tickets (or join the poll under way); follow it."""
     incident = load_incident(ref)
-    try:
-        found = ticket_actions.refresh_candidates(
-            db(), gateway(), incident, settings=settings(), now=now()
-        )
-    except ZendeskError as error:
-        flash(f"Candidates were not refreshed: {error}", "error")
-    else:
-        flash(f"{len(found)} candidate ticket(s).", "success")
-    return back(incident, "tickets_section")
+    return _follow(incident, operation_actions.start_candidates(db(), incident, **by_now()))
 
 
 def _selected_ids() -> list[int]:

@@ -69,7 +69,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None]] = [
         },
     ),
     ("get", "/incidents/{ref}/candidates", "Candidate tickets found so far", None),
-    ("post", "/incidents/{ref}/candidates", "Ask Zendesk again, then list the candidates", {}),
+    ("post", "/incidents/{ref}/candidates", "Ask Zendesk again (202: an operation)", {}),
     (
         "post",
         "/incidents/{ref}/links",

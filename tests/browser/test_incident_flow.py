@@ -25,6 +25,7 @@ def test_declare_create_parent_link_two_candidates(page, demo):
     page.get_by_text("is the parent ticket.").wait_for()
     page.get_by_role("button", name="Find candidate tickets in Zendesk").click()
     boxes = page.locator("#candidates-form input[name=ticket_ids]")
+    boxes.first.wait_for(timeout=60_000)  # a worker polls Zendesk; the page reloads when done
     assert boxes.count() >= 2
     chosen = [boxes.nth(i).get_attribute("value") for i in (0, 1)]
     boxes.nth(0).check()

@@ -66,7 +66,8 @@ def test_the_whole_ticket_flow_through_the_api(api, sandbox, desk):
     ).get_json()["reference"]
     parent = client.post(f"/api/v1/incidents/{ref}/parent-ticket").get_json()
     assert parent["type"] == "problem"
-    candidates = client.post(f"/api/v1/incidents/{ref}/candidates").get_json()["candidates"]
+    assert follow(client, client.post(f"/api/v1/incidents/{ref}/candidates"))["state"] == "done"
+    candidates = client.get(f"/api/v1/incidents/{ref}/candidates").get_json()["candidates"]
     assert {c["ticket_id"] for c in candidates} == set(desk.tickets[:3])
     linking = follow(
         client, client.post(f"/api/v1/incidents/{ref}/links", json={"ticket_ids": desk.tickets[:2]})
@@ -359,6 +360,8 @@ def test_a_get_of_candidates_never_asks_zendesk_even_with_refresh(api, incident,
     )
     assert viewer.get(base).get_json()["candidates"] == []  # nothing was added
     assert viewer.post(base).status_code == 403
-    found = api("manager").post(base).get_json()["candidates"]
+    manager = api("manager")
+    assert follow(manager, manager.post(base))["state"] == "done"
+    found = manager.get(base).get_json()["candidates"]
     assert {c["ticket_id"] for c in found} == set(desk.tickets[:3])
     assert len(viewer.get(base).get_json()["candidates"]) == 3

@@ -97,7 +97,7 @@ def test_create_parent_find_candidates_link_and_see_them_linked(login, incident,
     client = login("manager")
     url = f"/incidents/{incident.reference}"
     post(client, f"{url}/parent", {}, url)
-    post(client, f"{url}/candidates", {}, url)
+    finished(client, post(client, f"{url}/candidates", {}, url).headers["Location"])
     page = client.get(f"{url}/tickets").get_data(as_text=True)
     assert "Website down" in page and "503 errors on our site" in page
     response = post(client, f"{url}/link", {"ticket_ids": [str(t) for t in desk.tickets[:2]]}, url)
@@ -122,7 +122,7 @@ def test_zendesk_down_while_linking_is_said_plainly(login, incident, sandbox, de
 def test_merge_asks_for_confirmation_first(login, incident, sandbox, desk):
     client = login("manager")
     url = f"/incidents/{incident.reference}"
-    post(client, f"{url}/candidates", {}, url)
+    finished(client, post(client, f"{url}/candidates", {}, url).headers["Location"])
     page = post(
         client,
         f"{url}/merge/confirm",

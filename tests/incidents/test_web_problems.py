@@ -63,7 +63,7 @@ def test_a_light_agent_cannot_link_and_is_told_once(login, incident, sandbox, de
 def test_an_agent_who_may_not_merge_is_told_what_to_change(login, incident, sandbox, desk, as_user):
     client = login("manager")
     url = f"/incidents/{incident.reference}"
-    post(client, f"{url}/candidates", {}, url)
+    finished(client, post(client, f"{url}/candidates", {}, url).headers["Location"])
     as_user("advisor@agency.test", custom_role_id=NO_MERGE_ROLE_ID)
     response = post(
         client,
@@ -83,8 +83,8 @@ def test_an_end_user_as_the_api_user_is_told_plainly(login, incident, sandbox, d
     client = login("manager")
     url = f"/incidents/{incident.reference}"
     as_user("client@example.org", role="end-user")
-    post(client, f"{url}/candidates", {}, url)
-    assert _page(client, url) == [
+    polled = post(client, f"{url}/candidates", {}, url).headers["Location"]
+    assert messages(finished(client, polled)) == [
         "Candidates were not refreshed: the Zendesk user client@example.org may not do this: "
         "give it an agent or admin role"
     ]
@@ -115,8 +115,8 @@ def test_zendesk_out_of_reach_is_told_plainly(login, incident, app, settings, un
     url = f"/incidents/{incident.reference}"
     with QuickGateway(replace(settings.zendesk, url=unreachable)) as away:
         app.extensions["comms"]["gateway"] = away
-        post(client, f"{url}/candidates", {}, url)
-        assert _page(client, url) == [
+        polled = post(client, f"{url}/candidates", {}, url).headers["Location"]
+        assert messages(finished(client, polled)) == [
             f"Candidates were not refreshed: Zendesk cannot be reached at {unreachable}: "
             "connection refused"
         ]

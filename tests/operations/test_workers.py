@@ -252,3 +252,49 @@ def test_a_merge_interrupted_between_zendesks_answer_and_the_ledger_merges_once(
     assert row.state == "done"
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert 'Merging: <span id="operation-state">done' in page
+
+
+def test_a_worker_killed_mid_poll_leaves_it_to_another_which_keeps_each_candidate_once(
+    db_session, sandbox, incident, clock, manager, processes, make_app, settings
+):
+    store = sandbox.store
+    org = store.add_organization(name="Acme Museum")
+    ann = store.add_user(name="Ann", email="ann@acme.example", organization_ids=[org["id"]])
+    tickets = [
+        store.add_ticket(subject=f"Site down {n}", requester_id=ann["id"])["id"] for n in range(5)
+    ]
+    store.add_ticket(subject="Invoice question", requester_id=ann["id"])  # not related
+    sandbox.index_now()
+    incident.keywords = ["down"]
+    db_session.commit()
+    token = create_token(db_session, user=manager, now=clock.now())
+    db_session.commit()
+    api = make_app(settings, worker=False).test_client()  # the web app only records it
+    api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    answer = api.post(f"/api/v1/incidents/{incident.reference}/candidates")
+    assert answer.status_code == 202
+    operation_id = answer.get_json()["operation"]["id"]
+
+    sandbox.set_latency(20_000)  # Zendesk is slow to answer the poll
+    first = processes.start("comms", "worker")
+    wait_for(lambda: sandbox.stats()["in_flight"] >= 1, "the first worker to ask Zendesk")
+    first.send_signal(signal.SIGKILL)  # mid-poll
+    first.wait()
+    assert operation_row(db_session, operation_id).state == "running"  # its lease still holds
+    sandbox.set_latency(0)
+    processes.start("comms", "worker")
+    finished = wait_for(
+        lambda: (
+            (o := operation_row(db_session, operation_id)).state not in ("queued", "running") and o
+        ),
+        "another worker to finish the poll",
+    )
+
+    assert (finished.state, finished.attempts) == ("done", 2), finished.error
+    assert finished.result == {"candidates": 5}
+    found = db_session.scalars(
+        select(Candidate.ticket_id).where(Candidate.incident_id == incident.id)
+    )
+    assert sorted(found) == sorted(tickets)  # each ticket once
+    followed = api.get(answer.headers["Location"]).get_json()["operation"]
+    assert followed["state"] == "done" and followed["result"] == {"candidates": 5}
