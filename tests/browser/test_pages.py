@@ -18,6 +18,8 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = {"desk": (1366, 900), "phone": (390, 844)}
 AXE = Axe()
+# The sections of the incident page, each at its own address under /incidents/INC-1.
+SECTIONS = ("", "/tickets", "/contacts", "/updates", "/timeline", "/after")
 
 
 def sign_in(context, demo):
@@ -61,7 +63,7 @@ def visit(page, url: str) -> None:
 
 def merge_confirmation(page, demo) -> None:
     """Choose two candidates of INC-1 and ask to merge one into the other."""
-    visit(page, f"{demo.url}/incidents/INC-1")
+    visit(page, f"{demo.url}/incidents/INC-1/tickets")
     boxes = page.locator("#candidates-form input[name=ticket_ids]")
     if boxes.count() < 2:
         pytest.fail("INC-1 of the demo has fewer than two candidates to merge")
@@ -109,14 +111,16 @@ def test_every_page_fits_the_width_and_axe_finds_nothing(browser, demo, width):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_the_incident_page_fits_the_width_and_axe_finds_nothing(browser, demo, width):
+def test_every_section_of_the_incident_page_fits_and_axe_finds_nothing(browser, demo, width):
     context = browser.new_context(
         viewport=dict(zip(("width", "height"), WIDTHS[width], strict=True))
     )
     try:
         page = sign_in(context, demo)
-        visit(page, f"{demo.url}/incidents/INC-1")
-        found = problems_of(page, "incident", width)
+        found = []
+        for section in SECTIONS:
+            visit(page, f"{demo.url}/incidents/INC-1{section}")
+            found += problems_of(page, f"incident{section.replace('/', '-')}", width)
         assert not found, "\n".join(found)
     finally:
         context.close()

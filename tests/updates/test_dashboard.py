@@ -45,7 +45,7 @@ def test_paused_overnight_and_failing_incidents_are_said_in_words_troubled_first
         (overnight.reference, "overnight: next update 10:00 Wednesday"),
     ]
     assert "in 0 min" not in page
-    assert f'href="/incidents/{failing.reference}#updates">1 delivery failed</a>' in page
+    assert f'href="/incidents/{failing.reference}/updates">1 delivery failed</a>' in page
     assert page.count("delivery failed") == 1
 
 

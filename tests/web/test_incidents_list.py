@@ -101,11 +101,12 @@ def test_a_resolved_incident_offers_its_follow_up_one_click_away(login, make, cl
     page = client.get("/incidents?status=resolved").get_data(as_text=True)
     ref = resolved.reference
     for link in (
-        f"/incidents/{ref}#followup",
+        f"/incidents/{ref}/after",
         f"/incidents/{ref}/report",
         f"/incidents/{ref}/review.ics",
     ):
         assert f'href="{link}"' in page
+    assert client.get(f"/incidents/{ref}/after").status_code == 200
     assert client.get(f"/incidents/{ref}/report").status_code == 200
     invite = client.get(f"/incidents/{ref}/review.ics")
     assert invite.status_code == 200 and b"BEGIN:VCALENDAR" in invite.data
