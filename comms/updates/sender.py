@@ -2,10 +2,10 @@
 
 A sender sends over up to `[smtp] connections` connections at once, one worker thread each.
 A worker takes one due row at a time: a single statement marks it `sending`, claimed by this
-sender and dispatched (handed to SMTP), and that is committed together with the outcome of the
-worker's previous message: one commit per message. So a sender killed at any moment leaves at
-most one row per connection without a result: that one becomes `uncertain`, and nothing is
-sent twice. A hung connection holds only its own message; the other workers take the rest.
+sender and dispatched (handed to SMTP), and is committed before the message is sent; its
+outcome is committed after. So a sender killed at any moment leaves at most one row per
+connection without a result: that one becomes `uncertain`, and nothing is sent twice. A hung
+connection holds only its own message; the other workers take the rest.
 
 Each sender holds a lease while it runs (comms/updates/leases.py). Rows in `sending` whose
 sender's lease is gone (it died) are settled by the next sender at once; a lease that cannot
@@ -297,7 +297,7 @@ class _Shared:
 
 
 class _Worker:
-    """One connection's loop: take a row, send it, write the outcome with the next take."""
+    """One connection's loop: take a row, send it, write the outcome, take the next."""
 
     def __init__(self, shared: _Shared, db_session: Session) -> None:
         self.shared, self.db_session = shared, db_session
@@ -333,8 +333,15 @@ class _Worker:
         self.db_session.commit()
 
     def _next(self, waiting: Outcome | None) -> tuple[Claimed, Update, Incident] | None:
-        """Write the last outcome and take the next row, in one commit."""
-        self._finish(waiting)
+        """Write the last outcome, then take the next row.
+
+        Two commits: on PostgreSQL each write locks its update's row (the counts), and two
+        workers each writing the outcome of one update and claiming a row of another in one
+        transaction would deadlock.
+        """
+        if waiting is not None:
+            self._finish(waiting)
+            self.db_session.commit()
         taken = claim(self.db_session, self.shared.token, now=self.clock.now(), size=1)
         if taken:
             update_row, incident = self._update_of(taken[0].update_id)

@@ -88,6 +88,20 @@ def test_every_due_update_starts_at_once(
     assert [references.count(reference) for reference in set(references)] == [3, 3, 3]
 
 
+def test_connections_sending_several_updates_at_once_leave_no_row_behind(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    """Each connection moves between updates; on PostgreSQL each write locks its update's row
+    (the counts), so a transaction that wrote two updates could deadlock with another."""
+    for _ in range(6):
+        publish_to(db_session, make_incident, clock, settings, count=50)
+    eight = replace(settings, smtp=replace(settings.smtp, connections=8))
+    report = send_pending(sessions, eight, clock=Clock())
+    states = db_session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
+    assert dict(states.all()) == {"sent": 300} and report.sent == 300
+    assert len(catcher.messages) == 300
+
+
 def test_a_claim_takes_at_most_what_it_asks_for_with_stale_statistics(
     db_session, settings, clock, make_incident
 ):
