@@ -75,3 +75,33 @@ def people_counts(
         .group_by(OrganizationPerson.organization_id)
     )
     return {int(org_id): count for org_id, count in db_session.execute(query).all()}
+
+
+def known_names(
+    db_session: Session,
+    incident: Incident,
+    *,
+    organization_ids: Sequence[int | None],
+    user_ids: Sequence[int | None],
+) -> tuple[dict[int, str], dict[int, str]]:
+    """The names the incident knows for these organisations and people (read from Zendesk
+    with its affected organisations and requesters): two maps, id → name."""
+    orgs = {i for i in organization_ids if i is not None}
+    users = {i for i in user_ids if i is not None}
+    org_names: dict[int, str] = {}
+    people: dict[int, str] = {}
+    if orgs:
+        found = select(AffectedOrganization.organization_id, AffectedOrganization.name).where(
+            AffectedOrganization.incident_id == incident.id,
+            AffectedOrganization.organization_id.in_(orgs),
+        )
+        org_names = {org_id: name for org_id, name in db_session.execute(found)}
+    if users:
+        for model in (OrganizationPerson, Requester):
+            found_people = select(model.user_id, model.name, model.email).where(
+                model.incident_id == incident.id, model.user_id.in_(users)
+            )
+            for user_id, name, email in db_session.execute(found_people):
+                if user_id is not None:
+                    people.setdefault(user_id, name or email)
+    return org_names, people

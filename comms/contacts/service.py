@@ -13,6 +13,7 @@ from comms.contacts.export import csv_lines, to_csv
 from comms.contacts.lists import (
     affected_organizations,
     count_organizations,
+    known_names,
     organizations_page,
     people_counts,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "find_contact",
     "exclude_contact",
     "include_contact",
+    "known_names",
     "iter_contacts",
     "organizations_page",
     "people_counts",

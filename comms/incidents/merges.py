@@ -156,14 +156,24 @@ def _merge(
         result = gateway.merge(
             request.target_id,
             sources,
-            target_comment=f"Tickets {', '.join(map(str, sources))} were merged into this "
-            f"ticket as duplicates ({incident.reference}).",
-            source_comment=f"This ticket was merged into ticket {request.target_id} "
-            f"({incident.reference}); updates continue there.",
+            target_comment=target_comment(incident, sources),
+            source_comment=source_comment(incident, request.target_id),
         )
         outcomes += list(result.outcomes)
         request.job_id = result.job_id
     _complete(db_session, request, outcomes, now=now)
+
+
+def target_comment(incident: Incident, sources: list[int]) -> str:
+    """The private comment Zendesk adds to the ticket the others are merged into."""
+    merged = ", ".join(map(str, sources))
+    return f"Tickets {merged} were merged into this ticket as duplicates ({incident.reference})."
+
+
+def source_comment(incident: Incident, target_id: int) -> str:
+    """The private comment Zendesk adds to each ticket merged away, before closing it."""
+    ref = incident.reference
+    return f"This ticket was merged into ticket {target_id} ({ref}); updates continue there."
 
 
 def _claim(db_session: Session, request: MergeRequest, *, now: datetime) -> bool:

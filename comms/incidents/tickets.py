@@ -148,6 +148,45 @@ def linked_page(
     )
 
 
+@dataclass(frozen=True)
+class KnownTicket:
+    """A ticket as the incident knows it, from its candidates or its linked tickets."""
+
+    ticket_id: int
+    subject: str
+    requester_id: int | None
+    organization_id: int | None
+    ticket_created_at: datetime | None
+    state: str  # "candidate", "linked" or "merged"
+
+
+def known_tickets(
+    db_session: Session, incident: Incident, ticket_ids: Sequence[int]
+) -> dict[int, KnownTicket]:
+    """These tickets as the incident knows them (a ticket it does not know is left out)."""
+    found: dict[int, KnownTicket] = {}
+    linked = select(LinkedTicket).where(
+        LinkedTicket.incident_id == incident.id, LinkedTicket.ticket_id.in_(ticket_ids)
+    )
+    for row in db_session.scalars(linked):
+        found[row.ticket_id] = KnownTicket(
+            row.ticket_id, row.subject, row.requester_id, row.organization_id, None, row.state
+        )
+    candidates = select(Candidate).where(
+        Candidate.incident_id == incident.id, Candidate.ticket_id.in_(ticket_ids)
+    )
+    for c in db_session.scalars(candidates):
+        found[c.ticket_id] = KnownTicket(
+            c.ticket_id,
+            c.subject,
+            c.requester_id,
+            c.organization_id,
+            c.ticket_created_at,
+            "candidate",
+        )
+    return found
+
+
 def count_candidates(db_session: Session, incident: Incident) -> int:
     """How many candidates wait to be linked or dismissed."""
     query = select(func.count()).where(Candidate.incident_id == incident.id)

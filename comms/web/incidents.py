@@ -14,8 +14,10 @@ from comms.actions import incidents as actions
 from comms.actions import operations as operation_actions
 from comms.auth.models import User
 from comms.auth.service import staff
+from comms.contacts import service as contact_service
 from comms.ids import parse_id
 from comms.incidents import merges, service, tickets
+from comms.incidents.duplicates import likely_duplicates
 from comms.incidents.models import SEVERITIES, Incident
 from comms.operations.models import Operation
 from comms.slack.service import thread_for
@@ -143,6 +145,8 @@ def tickets_section(ref: str):
         "tickets",
         incident,
         candidates=candidates.rows,
+        duplicates=likely_duplicates(candidates.rows),
+        names=_names(incident, [*candidates.rows, *linked.rows]),
         candidates_next=candidates.after,
         linked=linked.rows,
         linked_next=linked.after,
@@ -321,10 +325,32 @@ def confirm_merge(ref: str):
     if target is None or not ticket_ids:
         flash("Select the duplicate tickets and the ticket to merge them into.", "error")
         return back(incident, "tickets_section")
-    sources = [t for t in ticket_ids if t != target]
+    sources = list(dict.fromkeys(t for t in ticket_ids if t != target))
+    if not sources:
+        flash(f"Select the tickets to merge into ticket {target}, not only that one.", "error")
+        return back(incident, "tickets_section")
+    known = tickets.known_tickets(db(), incident, [target, *sources])
     return render_template(
-        "merge_confirm.html", incident=incident, target_id=target, sources=sources
+        "merge_confirm.html",
+        incident=incident,
+        target_id=target,
+        sources=sources,
+        known=known,
+        names=_names(incident, list(known.values())),
+        target_comment=merges.target_comment(incident, sources),
+        source_comment=merges.source_comment(incident, target),
     )
+
+
+def _names(incident: Incident, rows: list) -> dict[str, dict[int, str]]:
+    """The organisation and requester names the incident knows for these tickets."""
+    orgs, people = contact_service.known_names(
+        db(),
+        incident,
+        organization_ids=[r.organization_id for r in rows],
+        user_ids=[r.requester_id for r in rows],
+    )
+    return {"orgs": orgs, "people": people}
 
 
 @bp.post("/<ref>/merge")
