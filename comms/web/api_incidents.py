@@ -16,7 +16,6 @@ from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
 from comms.web.context import (
     acting,
-    actor,
     by_now,
     db,
     gateway,
@@ -162,8 +161,7 @@ def change_incident(ref: str):
             severity=_text(body, "severity") if "severity" in body else None,
             status=_text(body, "status") if "status" in body else None,
             auto_link=bool(body["auto_link"]) if "auto_link" in body else None,
-            by=actor(),
-            now=now(),
+            **by_now(),
             settings=settings(),
         )
     except service.IncidentError as error:
@@ -179,7 +177,7 @@ def parent_ticket(ref: str):
     if ticket_id is not None and not is_id(ticket_id):
         raise ApiError(400, "bad_request", "ticket_id must be a ticket id.")
     try:
-        ticket = actions.set_parent(db(), gateway(), incident, ticket_id, by=actor(), now=now())
+        ticket = actions.set_parent(db(), gateway(), incident, ticket_id, **by_now())
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None
     except ZendeskError as error:
@@ -235,8 +233,7 @@ def link_tickets(ref: str):
             db(),
             incident,
             _ids(body, "ticket_ids"),
-            by=actor(),
-            now=now(),
+            **by_now(),
             move=bool(body.get("move", False)),
         )
     except service.IncidentError as error:
@@ -258,8 +255,7 @@ def merge_tickets(ref: str):
             incident,
             target_id=int(target or 0),
             source_ids=_ids(body, "source_ids"),
-            by=actor(),
-            now=now(),
+            **by_now(),
         )
     except service.IncidentError as error:
         raise ApiError(422, "invalid", str(error)) from None

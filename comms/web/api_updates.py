@@ -15,7 +15,7 @@ from comms.web.api import ApiError, bp, json_body
 from comms.web.api_operations import accepted
 from comms.web.context import (
     acting,
-    actor,
+    by_now,
     db,
     load_incident,
     now,
@@ -57,7 +57,7 @@ def api_publish_update(ref: str):
     text = _text(body)
     try:
         if not _flag(body, "send_now", True):
-            update_actions.save_status_text(db(), incident, message=text, by=actor(), now=now())
+            update_actions.save_status_text(db(), incident, message=text, **by_now())
             return {"saved": True, "current_message": incident.current_message}
         published = update_actions.publish(db(), incident, message=text, **acting())
     except PROBLEMS as problem:
