@@ -37,9 +37,8 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, demo) -> Iterator:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def sign_in(context, demo):  # noqa: F811  (the demo fixture, as a value)
+    """A new page of `context`, signed in to the demo and showing the dashboard."""
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{demo.url}/login")
@@ -47,7 +46,13 @@ def page(browser, demo) -> Iterator:  # noqa: F811
     page.get_by_label("Password").fill(demo.password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Open incidents").wait_for()
-    yield page
+    return page
+
+
+@pytest.fixture
+def page(browser, demo) -> Iterator:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield sign_in(context, demo)
     context.close()
 
 

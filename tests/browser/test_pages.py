@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,17 +20,6 @@ WIDTHS = {"desk": (1366, 900), "phone": (390, 844)}
 AXE = Axe()
 # The sections of the incident page, each at its own address under /incidents/INC-1.
 SECTIONS = ("", "/tickets", "/contacts", "/updates", "/timeline", "/after")
-
-
-def sign_in(context, demo):
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(f"{demo.url}/login")
-    page.get_by_label("E-mail").fill(demo.email)
-    page.get_by_label("Password").fill(demo.password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Open incidents").wait_for()
-    return page
 
 
 def problems_of(page, name: str, width: str) -> list[str]:
