@@ -13,7 +13,7 @@ from comms.actions.operations import start_send, start_solve
 from comms.config import Settings
 from comms.incidents.models import Incident
 from comms.operations.models import Operation
-from comms.updates import resolve, service
+from comms.updates import resolve, retry, service
 from comms.updates.control import set_paused
 from comms.updates.models import Update
 from comms.zendesk import Gateway
@@ -135,3 +135,13 @@ def pause_or_resume(
             db_session, incident, paused=paused, reason=reason, by=by, now=now, settings=settings
         )
     return incident
+
+
+def retry_delivery(
+    db_session: Session, incident: Incident, *, number: int, email: str, by: str, now: datetime
+) -> Operation:
+    """Queue a failed delivery of the latest update again and commit; record its sending for a
+    worker. UpdateProblem (nothing changed) when it is not a failed one of the latest update."""
+    with committing(db_session):
+        retry.retry_failed(db_session, incident, number=number, email=email, by=by, now=now)
+    return start_send(db_session, incident, by=by, now=now)

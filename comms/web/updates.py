@@ -31,6 +31,7 @@ from comms.web import sections
 from comms.web.context import (
     acting,
     actor,
+    by_now,
     db,
     load_incident,
     now,
@@ -74,6 +75,7 @@ def panel(incident: Incident) -> dict:
         "updates_next": page.after,
         "updates_in_progress": any(s.in_progress for s in summaries),
         "updates_held": _held(incident, latest.created_at if latest else None),
+        "updates_latest_number": latest.number if latest else None,
         "updates_confirm": None,
     }
 
@@ -229,6 +231,21 @@ def solve_parent(ref: str):
     )
     wake_worker()
     return _followed(incident, operation, problem)
+
+
+@bp.post("/<int:number>/retry")
+def retry(ref: str, number: int):
+    """Send one failed delivery of the latest update again (at most once, however often asked)."""
+    incident = _incident(ref, open_only=False)
+    email = request.form.get("email", "").strip()
+    try:
+        update_actions.retry_delivery(db(), incident, number=number, email=email, **by_now())
+    except service.UpdateProblem as problem:
+        flash(str(problem), "error")
+        return _back(incident)
+    wake_worker()
+    flash(f"Update {number} is going out to {email} again.", "success")
+    return _back(incident)
 
 
 @bp.get("/progress")

@@ -21,6 +21,18 @@ def test_send_an_update_and_find_it_in_the_mailbox(page, demo):
     recipients = int(re.search(r"\d+", confirm.inner_text()).group(0))
     assert recipients > 100
     confirm.click()
+    # The newest update's row counts live and says when it is done, without a reload by hand.
+    newest = page.locator("#update-history tbody tr[data-update]").first
+    newest.locator('[data-state="progress"]').filter(has_text="done").wait_for(timeout=90_000)
+    assert int(newest.locator('[data-state="sent"]').inner_text()) > 100
+
+    # Pause from the header: it says who paused; resume leaves the demo as it was.
+    page.get_by_text("Pause updates…").click()
+    page.get_by_label(re.compile("^Why")).fill("Waiting for the hosting provider")
+    page.get_by_role("button", name="Pause automatic updates").click()
+    page.locator("#update-state").filter(has_text="paused by").wait_for()
+    page.get_by_role("button", name="Resume updates").click()
+    page.get_by_text("Automatic updates resumed.").wait_for()
 
     for _ in range(60):
         page.goto(f"{demo.url}/demo/mailbox")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -103,6 +104,44 @@ def test_failures_are_listed_with_their_smtp_reply(app, login, incident, catcher
     page = page_of(client, incident)
     assert 'data-state="failed">1<' in page and 'data-state="sent">2<' in page
     assert "550 Mailbox unavailable" in page
+
+
+def test_a_failed_delivery_is_retried_once_however_often_asked(app, login, incident, catcher):
+    client = login("manager")
+    catcher.fail_next(550, stage="rcpt")
+    post(client, incident, "send", message="News", recipients="3")
+    wait_for_senders(app)
+    page = page_of(client, incident)
+    [failed] = re.findall(r'name="email" value="([^"]+)">\s*<button[^>]*>Retry</button>', page)
+    assert received_by(catcher).get(failed, 0) == 0 and 'data-state="progress">done<' in page
+
+    answer = post(client, incident, "1/retry", follow=False, email=failed)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/updates")
+    wait_for_senders(app)
+    page = page_of(client, incident)
+    assert f"Update 1 is going out to {failed} again." in page
+    assert 'data-state="failed">0<' in page and 'data-state="sent">3<' in page
+    assert "Retry</button>" not in page  # nothing left to retry
+    again = post(client, incident, "1/retry", email=failed).get_data(as_text=True)
+    assert "is not a failed delivery" in again
+    wait_for_senders(app)
+    assert received_by(catcher)[failed] == 1  # the ledger sent it once
+
+
+def test_only_the_latest_updates_failures_are_retried(app, login, incident, catcher):
+    client = login("manager")
+    catcher.fail_next(550, stage="rcpt")
+    post(client, incident, "send", message="News", recipients="3")
+    wait_for_senders(app)
+    failed = re.findall(r'name="email" value="([^"]+)">\s*<button', page_of(client, incident))
+    post(client, incident, "send", message="Newer news", recipients="3")
+    wait_for_senders(app)
+    assert "Retry</button>" not in page_of(client, incident)
+    refused = post(client, incident, "1/retry", email=failed[0]).get_data(as_text=True)
+    assert "Update 1 is not the latest: update 2 went out since" in refused
+    assert "no update 9" in post(client, incident, "9/retry", email=failed[0]).get_data(
+        as_text=True
+    )
 
 
 def test_each_update_lists_its_first_failures_and_counts_them_all(

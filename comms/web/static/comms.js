@@ -129,8 +129,11 @@
           row.querySelector('[data-state="' + state + '"]').textContent = update.counts[state];
         }
         row.querySelector('[data-state="pending"]').textContent = update.counts.pending + update.counts.sending;
+        const waiting = update.counts.pending + update.counts.sending;
+        row.querySelector('[data-state="progress"]').textContent = waiting ? "sending…" : "done";
       }
-      if (body.in_progress) setTimeout(poll, 2000); else location.reload();
+      // Done: say so, then read the page again for the failures and their replies.
+      if (body.in_progress) setTimeout(poll, 2000); else setTimeout(function () { location.reload(); }, 3000);
     };
     setTimeout(poll, 1000);
   }
