@@ -76,6 +76,8 @@ def panel(incident: Incident) -> dict:
         "updates_in_progress": any(s.in_progress for s in summaries),
         "updates_held": _held(incident, latest.created_at if latest else None),
         "updates_latest_number": latest.number if latest else None,
+        "updates_parent_solved": not incident.is_open
+        and timeline.latest(db(), incident, "parent_solved") is not None,
         "updates_confirm": None,
     }
 

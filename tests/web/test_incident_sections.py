@@ -136,3 +136,21 @@ def test_a_manager_is_offered_what_can_be_done_in_each_section_and_nothing_done(
     db_session.commit()
     tickets = client.get(f"{ref}/tickets").get_data(as_text=True)
     assert "Create the parent ticket" not in tickets and "Ticket 4242 in Zendesk" in tickets
+
+
+def test_solving_the_parent_is_offered_until_it_is_solved(login, incident, db_session, clock):
+    from comms import timeline
+
+    incident.status, incident.resolved_at, incident.parent_ticket_id = "resolved", clock.now(), 77
+    db_session.commit()
+    client = login("manager")
+    url = f"/incidents/{incident.reference}/updates"
+    assert "Solve parent ticket #77 in Zendesk" in client.get(url).get_data(as_text=True)
+    timeline.record(
+        db_session, incident, actor="m", kind="parent_solved", summary="Solved", now=clock.now()
+    )
+    db_session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert "Solve parent ticket" not in page and "Parent ticket #77 is solved in Zendesk." in page
+    assert "Send an update now" not in page and "Pause updates" not in page  # resolved
+    assert "Client updates:</strong> resolved" in page
