@@ -19,11 +19,14 @@ def test_the_seeded_incident_is_under_way(demo):
     session = signed_in(demo)
     dashboard = session.get(f"{demo.url}/", timeout=10).text
     assert "INC-1" in dashboard and "critical" in dashboard
-    page = session.get(f"{demo.url}/incidents/INC-1", timeout=30).text
-    assert "Client sites on the legacy hosting platform returning 503 errors" in page
-    assert "agent/tickets/" in page  # the parent ticket links into Zendesk
-    assert "Linked 6 ticket(s) to parent" in page
-    assert "regular contact of" in page
+
+    def section(name: str = "") -> str:
+        return session.get(f"{demo.url}/incidents/INC-1{name}", timeout=30).text
+
+    assert "Client sites on the legacy hosting platform returning 503 errors" in section()
+    assert "agent/tickets/" in section("/tickets")  # the parent ticket links into Zendesk
+    assert "Linked 6 ticket(s) to parent" in section("/timeline")
+    assert "regular contact of" in section("/contacts")
 
 
 def test_the_mailbox_holds_the_first_update(demo):
@@ -94,7 +97,8 @@ def test_the_incident_came_from_incident_io_and_its_slack_channel_hears_what_com
     session = signed_in(demo)
     page = session.get(f"{demo.url}/incidents/INC-1", timeout=30).text
     assert "incident.io:" in page and "Slack #inc-1-" in page
-    assert "Follows INC-1 in incident.io (Critical severity, Fixing)" in page
+    timeline = session.get(f"{demo.url}/incidents/INC-1/timeline", timeout=30).text
+    assert "Follows INC-1 in incident.io (Critical severity, Fixing)" in timeline
     slack = poll(session, f"{demo.url}/demo/slack", "Update 1 sent")
     for line in (
         "comms is handling client communications for *INC-1*",
