@@ -256,7 +256,7 @@ class Scheduler:
 def _role_change(*, was: bool | None, now: bool) -> str:
     """What a scheduler says when it starts, stands by, or takes over."""
     if now:
-        return "active" if was is None else "taking over: the active scheduler has stopped"
+        return "active" if was is None else "active, taking over: the active scheduler has stopped"
     if was is None:
         return "standing by: another scheduler is active; this one takes over if it stops"
     return "standing by: lost the scheduler lock (the database connection dropped?)"
