@@ -24,4 +24,4 @@ def incident_review_ics(ref: str):
         raise ApiError(
             404, "not_found", f"{incident.reference} has no review meeting: it is set on resolve."
         )
-    return Response(body, mimetype="text/calendar; charset=utf-8")
+    return Response(body, mimetype="text/calendar")

@@ -28,7 +28,7 @@ from comms.incidents.tickets import agent_link
 from comms.web.context import actor, db, load_incident, now, settings
 
 bp = Blueprint("followup", __name__, url_prefix="/incidents")
-MARKDOWN = "text/markdown; charset=utf-8"
+MARKDOWN = "text/markdown"  # Werkzeug adds "; charset=utf-8" to a text/ type
 
 
 def download(body: str | bytes | Iterable[str], mimetype: str, filename: str) -> Response:
@@ -140,7 +140,7 @@ def timeline_csv(ref: str):
     incident = load_incident(ref)
     lines = exports.timeline_csv_lines(timeline.iter_events(db(), incident), settings())
     body = stream_with_context(lines)
-    return download(body, "text/csv; charset=utf-8", f"{incident.reference}-timeline.csv")
+    return download(body, "text/csv", f"{incident.reference}-timeline.csv")
 
 
 @bp.get("/<ref>/timeline.md")
@@ -158,4 +158,4 @@ def review_ics(ref: str):
     body = review_invite(incident)
     if body is None:
         abort(404)
-    return download(body, "text/calendar; charset=utf-8", f"{incident.reference}-review.ics")
+    return download(body, "text/calendar", f"{incident.reference}-review.ics")

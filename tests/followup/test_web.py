@@ -19,7 +19,7 @@ def test_a_viewer_reads_the_report_exports_and_invite(login, declare, resolve):
     body = page.get_data(as_text=True)
     assert f"Incident report (draft): {ref} Sites down" in body and "Root cause" in body
     md = viewer.get(f"/incidents/{ref}/report.md")
-    assert md.mimetype == "text/markdown"
+    assert md.headers["Content-Type"] == "text/markdown; charset=utf-8"  # one charset, not two
     assert f'filename="{ref}-report.md"' in md.headers["Content-Disposition"]
     assert md.get_data(as_text=True).startswith(f"# Incident report (draft): {ref} Sites down")
     rows = list(
@@ -28,7 +28,10 @@ def test_a_viewer_reads_the_report_exports_and_invite(login, declare, resolve):
     assert [r[2] for r in rows[1:]] == ["declared", "review_proposed"]
     assert "| declared |" in viewer.get(f"/incidents/{ref}/timeline.md").get_data(as_text=True)
     ics = viewer.get(f"/incidents/{ref}/review.ics")
-    assert ics.mimetype == "text/calendar"
+    assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    for export in ("timeline.csv", "timeline.md"):
+        with viewer.get(f"/incidents/{ref}/{export}") as download:
+            assert download.headers["Content-Type"].count("charset") == 1, export
     assert Calendar.from_ical(ics.data).walk("VEVENT")[0].decoded("DTSTART") == london(
         2026, 3, 10, 10, 0
     )
@@ -120,10 +123,12 @@ def test_the_api_serves_the_report_and_the_invite(api, declare, resolve):
     ref = resolve(declare()).reference
     viewer = api("viewer")
     report = viewer.get(f"/api/v1/incidents/{ref}/report")
-    assert report.status_code == 200 and report.mimetype == "text/markdown"
+    assert report.status_code == 200
+    assert report.headers["Content-Type"] == "text/markdown; charset=utf-8"
     assert report.get_data(as_text=True).startswith(f"# Incident report (draft): {ref} ")
     ics = viewer.get(f"/api/v1/incidents/{ref}/review.ics")
-    assert ics.status_code == 200 and ics.mimetype == "text/calendar"
+    assert ics.status_code == 200
+    assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8"
     assert "METHOD:REQUEST" in ics.get_data(as_text=True)
     missing = viewer.get(f"/api/v1/incidents/{open_ref}/review.ics")
     assert missing.status_code == 404
