@@ -11,7 +11,7 @@ from comms.actions import incidents as actions
 from comms.actions import operations as operation_actions
 from comms.auth.models import User
 from comms.incidents import merges, service, tickets, webhook
-from comms.incidents.models import SEVERITIES, Incident, MergeRequest
+from comms.incidents.models import Incident, MergeRequest
 from comms.web.api import ApiError, bp, is_id, json_body, parse_json
 from comms.web.api_operations import accepted
 from comms.web.context import (
@@ -24,7 +24,7 @@ from comms.web.context import (
     settings,
     wake_worker,
 )
-from comms.web.paging import api_page, choice, paged
+from comms.web.paging import api_page, incident_filters, paged
 from comms.zendesk import TicketNotFound, ZendeskError
 
 
@@ -123,10 +123,7 @@ def declare_incident():
 @bp.get("/incidents")
 def list_incidents():
     """Incidents, newest first, a page at a time; ?status=, ?severity= and ?q= filter them."""
-    status = choice("status", service.STATUS_FILTERS)
-    severity = choice("severity", SEVERITIES)
-    search = request.args.get("q", "")[:200]
-    read = partial(service.incidents_page, db(), status=status, severity=severity, search=search)
+    read = partial(service.incidents_page, db(), **incident_filters())
     page, size = api_page(read)
     return paged("incidents", [incident_json(i) for i in page.rows], page.after, size)
 

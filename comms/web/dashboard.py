@@ -25,7 +25,7 @@ from comms.auth.models import User
 from comms.incidents import service as incidents
 from comms.incidents.models import SEVERITIES
 from comms.web.context import db, now, settings
-from comms.web.paging import choice, page_after, read_page
+from comms.web.paging import incident_filters, page_after, read_page
 
 bp = Blueprint("dashboard", __name__)
 LIST_PAGE_SIZE = 50
@@ -44,13 +44,14 @@ def index():
 @bp.get("/incidents")
 def incidents_list():
     """List every incident, open and resolved, newest first, filtered and searched."""
-    status = choice("status", incidents.STATUS_FILTERS)
-    severity = choice("severity", SEVERITIES)
-    search = request.args.get("q", "")[:200]
-
-    read = partial(incidents.incidents_page, db(), status=status, severity=severity, search=search)
+    chosen = incident_filters()
+    read = partial(incidents.incidents_page, db(), **chosen)
     page = read_page(read, size=LIST_PAGE_SIZE, after=page_after(request.args.get("after")))
-    filters: dict[str, Any] = {"status": status, "severity": severity, "q": search.strip()}
+    filters: dict[str, Any] = {
+        "status": chosen["status"],
+        "severity": chosen["severity"],
+        "q": chosen["search"].strip(),
+    }
     shown = {name: value for name, value in filters.items() if value}
     return render_template(
         "incidents.html",

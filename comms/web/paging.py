@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from flask import abort, request, url_for
 
 from comms.db import Page
 from comms.ids import parse_number
+from comms.incidents.models import SEVERITIES
+from comms.incidents.service import STATUS_FILTERS
 from comms.web.context import site_root
 
 Item = TypeVar("Item")
@@ -33,6 +35,22 @@ def choice(name: str, allowed: tuple[str, ...]) -> str:
     if value and value not in allowed:
         abort(400, f"{name} must be one of {', '.join(allowed)}, not “{value[:40]}”.")
     return value
+
+
+class IncidentFilters(TypedDict):
+    status: str
+    severity: str
+    search: str
+
+
+def incident_filters() -> IncidentFilters:
+    """The incidents list's filters from the query (?status=, ?severity=, ?q=), for the page and
+    the API alike; a status or severity it does not know is a 400."""
+    return {
+        "status": choice("status", STATUS_FILTERS),
+        "severity": choice("severity", SEVERITIES),
+        "search": request.args.get("q", "")[:200],
+    }
 
 
 def page_size() -> int:
