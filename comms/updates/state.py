@@ -54,11 +54,13 @@ def describe(
             return f"no automatic updates at {facts.severity} severity"
         return "no update sent yet"
     seconds = (due - now).total_seconds()
-    if seconds < 0:
+    if seconds <= -60:
         return f"next update {_clock(due, now, zone)} ({span(seconds)} overdue)"
     if schedule.working_days and due >= next_working_start(now, schedule, zone):
         # The next update waits for working hours to start again: clients were told so.
         return f"overnight: next update {_clock(due, now, zone, always_day=True)}"
+    if seconds < 60:  # never "in 0 min" nor "0 min overdue"
+        return f"next update {_clock(due, now, zone)} (due now)"
     return f"next update {_clock(due, now, zone)} (in {span(seconds)})"
 
 

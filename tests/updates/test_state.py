@@ -37,6 +37,15 @@ def test_an_overdue_update_says_by_how_much():
     )
 
 
+def test_an_update_due_within_the_minute_is_due_now_never_in_0_min():
+    due = local(1, 14)
+    for moment in (due - timedelta(seconds=59), due, due + timedelta(seconds=59)):
+        assert words(moment, next_update_due_at=due) == "next update 14:00 (due now)"
+    assert words(due - timedelta(seconds=60), next_update_due_at=due) == (
+        "next update 14:00 (in 1 min)"
+    )
+
+
 def test_a_paused_schedule_names_who_paused_it_and_when_not_a_countdown():
     paused = {"paused": True, "paused_by": "Dana", "paused_at": local(1, 13, 20)}
     assert words(local(1, 14, 30), next_update_due_at=local(1, 14), **paused) == (
