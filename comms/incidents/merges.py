@@ -68,6 +68,37 @@ def _check_tickets(
             f"Ticket(s) {', '.join(map(str, strangers))} are not candidates or linked tickets of "
             f"{incident.reference}: find them as candidates first."
         )
+    _refuse_other_clients(db_session, incident, target_id, sources)
+
+
+def _refuse_other_clients(
+    db_session: Session, incident: Incident, target_id: int, sources: list[int]
+) -> None:
+    """Merge one client's duplicates only: Zendesk makes a merged ticket's requester a CC of the
+    target, so merging two clients' tickets would show each the other's address and replies."""
+    organization_of: dict[int, int] = {}
+    for model in (Candidate, LinkedTicket):
+        rows = db_session.execute(
+            select(model.ticket_id, model.organization_id)
+            .where(model.incident_id == incident.id)
+            .where(model.ticket_id.in_([target_id, *sources]))
+            .where(model.organization_id.is_not(None))
+        )
+        organization_of.update({ticket: org for ticket, org in rows if org is not None})
+    if len(set(organization_of.values())) < 2:
+        return
+    first = next(t for t in [target_id, *sources] if t in organization_of)
+    others = [
+        s
+        for s in sources
+        if organization_of.get(s, organization_of[first]) != organization_of[first]
+    ]
+    if others:
+        raise IncidentError(
+            f"Ticket(s) {', '.join(map(str, others))} belong to another client than ticket "
+            f"{first}: Zendesk would make each requester a CC of the other's ticket. "
+            "Merge only one client's duplicates."
+        )
 
 
 def _ledger_row(

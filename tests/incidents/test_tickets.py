@@ -251,6 +251,16 @@ def test_zendesk_failing_during_a_link_records_nothing(
     assert sandbox.store.ticket(desk.tickets[0])["problem_id"] is None
 
 
+def acme_duplicates(sandbox, desk, count: int) -> list[int]:
+    """More tickets from Ann at Acme: a merge takes one client's duplicates only."""
+    return [
+        sandbox.store.add_ticket(
+            subject=f"Still down {n}", requester_id=desk.ann, organization_id=desk.acme
+        )["id"]
+        for n in range(count)
+    ]
+
+
 def as_candidates(db_session, gateway, incident, ticket_ids, clock):
     """Merging takes only the incident's own tickets: make these its candidates first."""
     for ticket in gateway.tickets(ticket_ids):
@@ -261,7 +271,7 @@ def as_candidates(db_session, gateway, incident, ticket_ids, clock):
 def test_merging_closes_and_tags_the_sources_once(
     db_session, gateway, sandbox, desk, incident, clock
 ):
-    target, *sources = desk.tickets[:3]
+    target, sources = desk.tickets[0], [desk.tickets[2], *acme_duplicates(sandbox, desk, 1)]
     as_candidates(db_session, gateway, incident, sources, clock)
     rows = merges.plan(
         db_session, incident, target_id=target, source_ids=sources, now=clock.now(), **by_manager()
@@ -310,34 +320,35 @@ def test_merges_go_five_sources_at_a_time(db_session, gateway, sandbox, desk, in
 
 def test_a_solved_source_is_refused_and_shown(db_session, gateway, sandbox, desk, incident, clock):
     solved = sandbox.store.add_ticket(subject="done", requester_id=desk.ann, status="solved")["id"]
-    as_candidates(db_session, gateway, incident, [solved, desk.tickets[1]], clock)
+    as_candidates(db_session, gateway, incident, [solved, desk.tickets[2]], clock)
     [row] = merges.plan(
         db_session,
         incident,
         target_id=desk.tickets[0],
-        source_ids=[solved, desk.tickets[1]],
+        source_ids=[solved, desk.tickets[2]],
         now=clock.now(),
         **by_manager(),
     )
     merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
     outcomes = {o["ticket_id"]: o for o in row.outcomes}
-    assert outcomes[desk.tickets[1]]["ok"] and not outcomes[solved]["ok"]
+    assert outcomes[desk.tickets[2]]["ok"] and not outcomes[solved]["ok"]
     assert "refused" in timeline.events(db_session, incident)[-1].summary
 
 
 def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(
     db_session, gateway, sandbox, desk, incident, clock
 ):
-    as_candidates(db_session, gateway, incident, desk.tickets[1:3], clock)
+    sources = [*acme_duplicates(sandbox, desk, 1), desk.tickets[2]]
+    as_candidates(db_session, gateway, incident, sources, clock)
     [row] = merges.plan(
         db_session,
         incident,
         target_id=desk.tickets[0],
-        source_ids=desk.tickets[1:3],
+        source_ids=sources,
         now=clock.now(),
         **by_manager(),
     )
-    gateway.merge(desk.tickets[0], desk.tickets[1:2], target_comment="", source_comment="")
+    gateway.merge(desk.tickets[0], sources[:1], target_comment="", source_comment="")
     row.attempted_at = clock.now()  # the worker died after Zendesk merged the first source
     db_session.commit()
     assert (
@@ -347,8 +358,31 @@ def test_an_interrupted_merge_is_checked_in_zendesk_not_repeated(
     clock.advance(minutes=6)
     merges.perform(db_session, gateway, row, commit=db_session.commit, now=clock.now())
     messages = {o["ticket_id"]: o["message"] for o in row.outcomes}
-    assert messages[desk.tickets[1]] == "merged (confirmed after an interruption)"
+    assert messages[sources[0]] == "merged (confirmed after an interruption)"
     assert sandbox.store.ticket(desk.tickets[2])["status"] == "closed"
+
+
+def test_a_merge_never_joins_two_clients_tickets(
+    db_session, gateway, sandbox, desk, incident, clock
+):
+    """Zendesk makes a merged ticket's requester a CC of the target: Bob would see Ann."""
+    as_candidates(db_session, gateway, incident, desk.tickets, clock)
+    for target, sources in (
+        (desk.tickets[0], desk.tickets[1:3]),
+        (desk.tickets[1], [desk.tickets[0]]),
+    ):
+        with pytest.raises(IncidentError, match="belong to another client") as refused:
+            merges.plan(
+                db_session,
+                incident,
+                target_id=target,
+                source_ids=sources,
+                now=clock.now(),
+                **by_manager(),
+            )
+        assert str(desk.tickets[2]) not in str(refused.value).split(" belong")[0]
+    assert db_session.scalar(select(func.count()).select_from(MergeRequest)) == 0
+    assert {sandbox.store.ticket(t)["status"] for t in desk.tickets} == {"new"}
 
 
 def test_merging_a_ticket_into_itself_is_refused(db_session, incident, clock):

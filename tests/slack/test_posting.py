@@ -202,17 +202,24 @@ def test_an_entry_committed_after_a_later_one_is_still_posted(
 
 
 def test_tickets_merged_in_zendesk_are_posted(
-    declared, clients, db_session, gateway, sessions, settings, clock, slack
+    declared, clients, db_session, gateway, sessions, settings, clock, slack, sandbox
 ):
     from comms.incidents import merges
 
     incident, channel = declared
+    target = clients[0]
+    first = sandbox.store.ticket(target)
+    source = sandbox.store.add_ticket(  # a duplicate from the same client: merges stay in one
+        subject="Website still down",
+        requester_id=first["requester_id"],
+        organization_id=first["organization_id"],
+    )["id"]
+    sandbox.index_now()
     contacts.add_organizations_by_tag(
         db_session, gateway, incident, "platform_wp", by=BY, now=clock.now(), settings=settings
     )
     db_session.commit()
     tickets.refresh_candidates(db_session, gateway, incident, settings=settings, now=clock.now())
-    target, source = clients
     (row,) = merges.plan(
         db_session, incident, target_id=target, source_ids=[source], by=BY, now=clock.now()
     )
