@@ -25,8 +25,9 @@ def renderer(settings: Settings) -> EmailRenderer:
 
 @pytest.fixture
 def smtp_settings(settings: Settings, catcher: MailCatcher) -> Settings:
-    """Settings that send to the catcher, giving up on a silent server after one second."""
-    smtp = replace(settings.smtp, backend="smtp", port=catcher.port, timeout=1.0)
+    """Settings that send to the catcher, giving up on a silent server after 5 s
+    (a reply a busy machine is slow to give is not silence)."""
+    smtp = replace(settings.smtp, backend="smtp", port=catcher.port, timeout=5.0)
     return replace(settings, smtp=smtp)
 
 

@@ -18,8 +18,9 @@ from comms.updates.models import Update
 
 @pytest.fixture
 def settings(settings: Settings, catcher: MailCatcher) -> Settings:
-    """The shared test settings, sending to the catcher and giving up on silence after 1 s."""
-    smtp = SmtpSettings(backend="smtp", host="127.0.0.1", port=catcher.port, timeout=1)
+    """The shared test settings, sending to the catcher and giving up on silence after 5 s
+    (a reply a busy machine is slow to give is not silence)."""
+    smtp = SmtpSettings(backend="smtp", host="127.0.0.1", port=catcher.port, timeout=5)
     return replace(settings, smtp=smtp)
 
 
