@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from comms.db import Page, keyset_page
 from comms.incidents.models import Candidate, Incident, LinkedTicket, MergeRequest
 from comms.incidents.service import IncidentError, require_open
-from comms.incidents.tickets import refuse_taken
+from comms.incidents.tickets import KnownTicket, known_tickets, refuse_taken
 from comms.timeline import record
 from comms.zendesk import Gateway, TicketOutcome, ZendeskError
 from comms.zendesk.base import chunks
@@ -55,36 +55,26 @@ def _check_tickets(
             f"Ticket {incident.parent_ticket_id} is the parent ticket of {incident.reference}; "
             "a parent ticket is never merged away."
         )
-    known = set(
-        db_session.scalars(select(Candidate.ticket_id).where(Candidate.incident_id == incident.id))
-    ) | set(
-        db_session.scalars(
-            select(LinkedTicket.ticket_id).where(LinkedTicket.incident_id == incident.id)
-        )
-    )
+    known = known_tickets(db_session, incident, [target_id, *sources])
     strangers = [s for s in sources if s not in known]
     if strangers:
         raise IncidentError(
             f"Ticket(s) {', '.join(map(str, strangers))} are not candidates or linked tickets of "
             f"{incident.reference}: find them as candidates first."
         )
-    _refuse_other_clients(db_session, incident, target_id, sources)
+    _refuse_other_clients(known, target_id, sources)
 
 
 def _refuse_other_clients(
-    db_session: Session, incident: Incident, target_id: int, sources: list[int]
+    known: dict[int, KnownTicket], target_id: int, sources: list[int]
 ) -> None:
     """Merge one client's duplicates only: Zendesk makes a merged ticket's requester a CC of the
     target, so merging two clients' tickets would show each the other's address and replies."""
-    organization_of: dict[int, int] = {}
-    for model in (Candidate, LinkedTicket):
-        rows = db_session.execute(
-            select(model.ticket_id, model.organization_id)
-            .where(model.incident_id == incident.id)
-            .where(model.ticket_id.in_([target_id, *sources]))
-            .where(model.organization_id.is_not(None))
-        )
-        organization_of.update({ticket: org for ticket, org in rows if org is not None})
+    organization_of = {
+        ticket: row.organization_id
+        for ticket, row in known.items()
+        if row.organization_id is not None
+    }
     if len(set(organization_of.values())) < 2:
         return
     first = next(t for t in [target_id, *sources] if t in organization_of)
