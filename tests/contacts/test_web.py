@@ -234,3 +234,38 @@ def test_a_long_list_is_listed_in_page_and_filtered_on_the_server(
     )
     assert f"Listing 10 of 10 (filtered from {total})." in page
     assert "person009@client0" in table(page) and "person010@" not in table(page)
+
+
+def test_the_affected_organisations_are_listed_in_pages(
+    login, incident, db_session, settings, clock
+):
+    from comms.contacts.models import AffectedOrganization
+    from comms.contacts.stored import rebuild
+    from comms.web.contacts import ORG_ROWS
+
+    total = ORG_ROWS + 3
+    for n in range(total):
+        db_session.add(
+            AffectedOrganization(
+                incident_id=incident.id,
+                organization_id=1000 + n,
+                name=f"Client {n:03d}",
+                tags=[],
+                added_how="by hand",
+                added_by="m",
+                added_at=clock.now(),
+            )
+        )
+    db_session.flush()
+    rebuild(db_session, incident, settings)
+    db_session.commit()
+    client = login("manager")
+
+    page = page_of(client, incident)
+    assert f"Listing {ORG_ROWS} of {total}." in page
+    assert f"Client {ORG_ROWS - 1:03d}" in page and f"Client {ORG_ROWS:03d}" not in page
+    following = re.search(r'href="([^"]*orgs_after=[^"]*)"', page)
+    assert following is not None
+    page = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f"Client {total - 1:03d}" in page and "Client 000" not in page
+    assert "orgs_after=" not in page
