@@ -105,6 +105,7 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=200)
     parser.add_argument("--delay-ms", type=int, default=25)
     parser.add_argument("--connections", type=int, default=SmtpSettings().connections)
+    parser.add_argument("--sender-processes", type=int, default=SmtpSettings().sender_processes)
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
         raise SystemExit("give a PostgreSQL --database-url (or COMMS_BENCH_DATABASE_URL)")
@@ -114,7 +115,12 @@ def main() -> int:
     settings = Settings(
         database=DatabaseSettings(url=args.database_url),
         smtp=SmtpSettings(
-            backend="smtp", host="127.0.0.1", port=port, timeout=30, connections=args.connections
+            backend="smtp",
+            host="127.0.0.1",
+            port=port,
+            timeout=30,
+            connections=args.connections,
+            sender_processes=args.sender_processes,
         ),
     )
     with Relay(port, args.delay_ms) as relay:
@@ -134,7 +140,8 @@ def main() -> int:
     last = [accepted.last[ref] - due for ref in accepted.last]
     print(
         f"{args.incidents} incidents x {args.contacts} contacts = {total} messages,"
-        f" relay {args.delay_ms} ms, {args.connections} connections, PostgreSQL"
+        f" relay {args.delay_ms} ms, {args.connections} connections,"
+        f" {args.sender_processes} sender processes, PostgreSQL"
     )
     print(f"tick published every update: {published:.1f} s after the due minute")
     print(f"last message accepted:       {done:.1f} s after ({total / done:.0f} msg/s)")

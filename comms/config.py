@@ -92,6 +92,9 @@ class SmtpSettings:
     outbox_dir: str = "instance/outbox"
     max_per_second: float = 0.0
     connections: int = 4
+    # 0: the scheduler sends in threads of its own process; N: in N processes of its own,
+    # sharing the connections (and max_per_second) between them.
+    sender_processes: int = 0
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,8 @@ def _validate(settings: Settings) -> None:
         _fail("smtp.timeout", smtp.timeout, "a number of seconds above zero")
     if not 1 <= smtp.connections <= MAX_SMTP_CONNECTIONS:
         _fail("smtp.connections", smtp.connections, f"1 to {MAX_SMTP_CONNECTIONS} connections")
+    if not 0 <= smtp.sender_processes <= smtp.connections:
+        _fail("smtp.sender_processes", smtp.sender_processes, "0 to smtp.connections")
     for severity, minutes in schedule.cadence_minutes.items():
         if severity not in SEVERITIES:
             _fail(

@@ -65,8 +65,13 @@ def run_due(
     *,
     clock: Clock,
     gateway: Gateway | None = None,
+    published: Callable[[], None] | None = None,
 ) -> DueReport:
-    """Refresh contacts and publish the due update of every due incident."""
+    """Refresh contacts and publish the due update of every due incident.
+
+    `published` is called after each update is committed (the scheduler wakes its sender
+    then), so sending starts with the first update, not after the last.
+    """
     report = DueReport()
     with session_factory() as db_session:
         due_ids = [incident.id for incident in due_updates(db_session, settings, now=clock.now())]
@@ -74,7 +79,8 @@ def run_due(
         if gateway is not None:
             _refresh_contacts(session_factory, settings, incident_id, gateway, clock)
         try:
-            _publish_due(session_factory, settings, incident_id, clock, report)
+            if _publish_due(session_factory, settings, incident_id, clock, report) and published:
+                published()
         except Exception:  # one broken incident must not stop the others' updates
             log.exception("the automatic update of incident %s failed", incident_id)
             report.held.append(f"INC-{incident_id}")
@@ -105,20 +111,21 @@ def _publish_due(
     incident_id: int,
     clock: Clock,
     report: DueReport,
-) -> None:
+) -> bool:
+    """Publish one incident's due update; True when it was published."""
     with session_factory() as db_session:
         incident = db_session.get_one(Incident, incident_id)
         lock(db_session, incident)
         db_session.refresh(incident)
         now, due = clock.now(), incident.next_update_due_at
         if incident.schedule_paused or not incident.is_open or due is None or due > now:
-            return  # someone sent manually, paused or resolved meanwhile
+            return False  # someone sent manually, paused or resolved meanwhile
         slots = slots_between(due, now, incident.severity, settings.schedule, settings.web.tz)
         if _too_late_tonight(incident.severity, slots[-1], now, settings):
             _wait_for_working_hours(db_session, incident, slots, now=now, settings=settings)
             db_session.commit()
             report.deferred.append(incident.reference)
-            return
+            return False
         try:
             publish(
                 db_session,
@@ -139,7 +146,7 @@ def _publish_due(
             _hold(db_session, incident, due, str(problem), keep_slot, now=now, settings=settings)
             db_session.commit()
             report.held.append(incident.reference)
-            return
+            return False
         if len(slots) > 1:
             _record_missed(
                 db_session,
@@ -151,6 +158,7 @@ def _publish_due(
             )
         db_session.commit()
         report.published.append(incident.reference)
+        return True
 
 
 def on_time(settings: Settings) -> timedelta:

@@ -1,8 +1,10 @@
 """The `comms scheduler` process: every tick, publish due updates and remind; a sender sends.
 
 The tick never waits for the mail server: delivery runs in a sending worker of its own (its
-connections in threads), woken by each tick, so a slow or hung relay delays only the messages
-it holds.
+connections in threads), woken after each update the tick publishes, so a slow or hung relay
+delays only the messages it holds. With `[smtp] sender_processes` the sending worker is that
+many processes of its own, sharing the connections: sending is then not held to one CPU core
+by the GIL, nor does it slow the tick's publishing.
 
 Exactly one scheduler is active: on PostgreSQL it holds an advisory lock on a connection kept
 for the life of the process; on SQLite it holds an flock on a file next to the database.
@@ -16,10 +18,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import math
+import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,18 +65,19 @@ def tick(
     clock: Clock,
     gateway: Gateway | None = None,
     send: bool = True,
+    published: Callable[[], None] | None = None,
 ) -> TickReport:
     """One round of work: follow incident.io, publish what is due, remind, tell Slack, settle
     dead senders.
 
     With `send`, deliver what is pending too before returning; the scheduler process leaves
-    that to its sending worker instead.
+    that to its sending worker instead, woken through `published` after each update.
     """
     process_webhooks(session_factory, settings, clock=clock)  # any left over
     with session_factory() as db_session:  # long work: a worker runs it
         start_reconcile(db_session, settings=settings, now=clock.now())
         start_due_candidate_polls(db_session, settings=settings, now=clock.now())
-    due = run_due(session_factory, settings, clock=clock, gateway=gateway)
+    due = run_due(session_factory, settings, clock=clock, gateway=gateway, published=published)
     reminders = send_reminders(session_factory, settings, clock=clock)
     reminders += send_followup_reminders(session_factory, settings, clock=clock)
     post_pending(session_factory, settings, clock=clock)  # into each incident's Slack channel
@@ -121,6 +127,76 @@ class SendingWorker:
             except Exception:  # the next tick wakes it again; nothing is lost
                 log.exception("sending failed; trying again next tick")
             self.passes += 1
+
+
+class SendingProcesses:
+    """Deliver pending e-mails in [smtp] sender_processes processes, each woken by each tick.
+
+    Each process sends over its share of the connections (and of max_per_second). A process
+    stops after its messages in flight when told to, or when the scheduler has died (kill -9):
+    nothing is left sending for a scheduler that is gone, and the claims keep it exactly once.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        count = settings.smtp.sender_processes
+        smtp = settings.smtp
+        share = replace(
+            smtp,
+            connections=math.ceil(smtp.connections / count),
+            max_per_second=smtp.max_per_second / count,
+        )
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        self.stopping = context.Event()
+        self.wakes = [context.Event() for _ in range(count)]
+        self.processes = [
+            context.Process(
+                target=send_in_process,
+                args=(replace(settings, smtp=share), wake, self.stopping, os.getpid()),
+                name=f"comms-sender-{number}",
+            )
+            for number, wake in enumerate(self.wakes)
+        ]
+
+    def start(self) -> None:
+        for process in self.processes:
+            process.start()
+
+    def poke(self) -> None:
+        """There may be something to send: each process starts a pass now, or after its own."""
+        for wake in self.wakes:
+            wake.set()
+
+    def stop(self) -> None:
+        """Each process finishes its messages in flight, then stops."""
+        self.stopping.set()
+        for process in self.processes:
+            process.join()
+
+
+def send_in_process(
+    settings: Settings, wake: Any, stopping: Any, scheduler_pid: int
+) -> None:  # pragma: no cover - runs in a child process
+    """One sending process: a pass each time it is woken, until stopped or orphaned."""
+    for each in (signal.SIGINT, signal.SIGTERM):  # the scheduler stops us after it is stopped
+        signal.signal(each, signal.SIG_IGN)
+    engine = make_engine(settings.database.url, sending_connections=settings.smtp.connections)
+    sessions, clock, stop = make_sessionmaker(engine), Clock(), threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            if stopping.is_set() or os.getppid() != scheduler_pid:
+                stop.set()
+
+    threading.Thread(target=watch, name="comms-sender-watch", daemon=True).start()
+    while not stop.is_set():
+        if not wake.wait(0.5):
+            continue
+        wake.clear()
+        try:
+            send_pending(sessions, settings, clock=clock, stopping=stop)
+        except Exception:  # the next tick wakes it again; nothing is lost
+            log.exception("sending failed; trying again next tick")
+    engine.dispose()
 
 
 class PostgresLock:
@@ -209,14 +285,19 @@ class Scheduler:
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or Clock()
+        sends_here = not settings.smtp.sender_processes
         self.engine = make_engine(
-            settings.database.url, sending_connections=settings.smtp.connections
+            settings.database.url, sending_connections=settings.smtp.connections * sends_here
         )
         self.sessions = make_sessionmaker(self.engine)
         self.lock = lock_for(settings.database.url)
         self.gateway = Gateway(settings.zendesk) if settings.zendesk.configured else None
         self.active: bool | None = None  # not known until the first beat
-        self.sender = SendingWorker(self.sessions, settings, self.clock)
+        self.sender: SendingWorker | SendingProcesses = (
+            SendingProcesses(settings)
+            if settings.smtp.sender_processes
+            else SendingWorker(self.sessions, settings, self.clock)
+        )
         self.sender.start()
 
     def beat(self, *, send_here: bool = False) -> TickReport | None:
@@ -235,6 +316,7 @@ class Scheduler:
                 clock=self.clock,
                 gateway=self.gateway,
                 send=send_here,
+                published=None if send_here else self.sender.poke,
             )
         except SQLAlchemyError as error:
             log.error("the tick failed; trying again next tick: %s", error)

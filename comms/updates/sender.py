@@ -274,7 +274,39 @@ class _Shared:
         self.report = SendReport()
         self.left = limit
         self.stopped = False
+        self.ended = threading.Event()  # set each time a worker ends
+        self.errors: list[BaseException] = []
+        self._running = 0
         self._lock = threading.Lock()
+
+    def start(self, work: Callable[..., None], *args: Any) -> threading.Thread:
+        """Run one worker in a thread of its own, counted while it runs."""
+
+        def counted() -> None:
+            try:
+                work(*args, self)
+            except BaseException as error:  # the pass raises it once every worker has ended
+                self.errors.append(error)
+                raise
+            finally:
+                with self._lock:
+                    self._running -= 1
+                self.ended.set()
+
+        with self._lock:
+            self._running += 1
+        thread = threading.Thread(target=counted)
+        thread.start()
+        return thread
+
+    def running(self) -> int:
+        with self._lock:
+            return self._running
+
+    def finishing(self) -> bool:
+        """No more workers are wanted: sending stopped or the limit is reached."""
+        with self._lock:
+            return self.stopped or self.left == 0 or self.stopping.is_set()
 
     def take(self) -> bool:
         """Room for one more message under the limit, unless sending was stopped."""
@@ -409,6 +441,9 @@ def send_pending(
 ) -> SendReport:
     """Send every due delivery (at most `limit`) over up to [smtp] connections at once.
 
+    A connection is opened for every MESSAGES_PER_CONNECTION due messages; while the pass runs,
+    more open each second as more falls due (the scheduler wakes it after its first publish,
+    not after its last). The pass ends when its connections find nothing left to take.
     Setting `stopping` ends the pass after each connection's message in flight.
     """
     shared = _Shared(settings, clock, limit, stopping or threading.Event())
@@ -420,20 +455,26 @@ def send_pending(
     if not due:
         return shared.report
     lease = leases.Lease(engine, shared.token) if isinstance(engine, Engine) else None
+    cap = 1 if settings.smtp.backend == "outbox" else settings.smtp.connections
+    workers: list[threading.Thread] = []
     try:
-        wanted = math.ceil(due / MESSAGES_PER_CONNECTION)
-        count = 1 if settings.smtp.backend == "outbox" else min(settings.smtp.connections, wanted)
-        workers = [
-            threading.Thread(target=_work, args=(session_factory, shared)) for _ in range(count - 1)
-        ]
-        for worker in workers:
-            worker.start()
-        _work(session_factory, shared)
+        while not shared.finishing():
+            for _ in range(min(cap, math.ceil(due / MESSAGES_PER_CONNECTION)) - len(workers)):
+                workers.append(shared.start(_work, session_factory))
+            shared.ended.wait(1.0)
+            shared.ended.clear()  # a worker ending after this wakes the next wait at once
+            if not shared.running():
+                break
+            if len(workers) < cap:
+                with session_factory() as db_session:
+                    due = count_due(db_session, now=clock.now())
         for worker in workers:
             worker.join()
     finally:
         if lease is not None:
             lease.close()
+    if shared.errors:
+        raise shared.errors[0]
     return shared.report
 
 

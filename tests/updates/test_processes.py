@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from comms.clock import Clock
 from comms.contacts.models import ContactOverride
 from comms.contacts.stored import rebuild
 from comms.updates.models import Delivery
+from comms.updates.scheduler import Scheduler, SendingProcesses
 from comms.updates.sender import send_pending
 from comms.updates.service import publish
 from tests.updates.conftest import assert_counts_kept, received_by
@@ -154,3 +156,83 @@ def test_two_schedulers_never_send_anything_twice(
     assert set(received_by(catcher).values()) == {3}
     message_ids = [str(m.message["Message-ID"]) for m in catcher.messages]
     assert len(message_ids) == len(set(message_ids)) == 60
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+
+
+def test_a_scheduler_sending_from_two_processes_sends_each_message_once(
+    db_session, settings, clock, catcher, make_incident
+):
+    incident = make_incident(
+        "critical", contacts=0, current_message="Down.", next_update_due_at=Clock().now()
+    )
+    add_contacts(db_session, incident, 120, clock.now(), settings)
+    two = replace(settings, smtp=replace(settings.smtp, connections=4, sender_processes=2))
+    scheduler = Scheduler(two)
+    try:
+        report = scheduler.beat()
+        assert report is not None and report.due.published == [incident.reference]
+        wait_for(lambda: len(catcher.messages) >= 120, 120, "the update to 120 contacts")
+    finally:
+        scheduler.close()
+    assert isinstance(scheduler.sender, SendingProcesses)
+    assert not any(process.is_alive() for process in scheduler.sender.processes)
+    assert set(received_by(catcher).values()) == {1} and len(received_by(catcher)) == 120
+    assert 2 <= catcher.sessions <= 4  # both processes sent, each over its share
+
+
+def test_sending_processes_stop_when_their_scheduler_is_killed(
+    db_session, sessions, settings, catcher, make_incident, database_url, tmp_path
+):
+    """Nothing keeps sending for a scheduler that is gone; the rest goes out once, later."""
+    now = Clock().now()
+    incident = make_incident(
+        "critical", contacts=0, current_message="Down.", next_update_due_at=now
+    )
+    add_contacts(db_session, incident, 400, now, settings)
+    config = write_config(tmp_path / "config.toml", database_url, catcher.port)
+    config.write_text(
+        config.read_text().replace("[smtp]", "[smtp]\nsender_processes = 2\nmax_per_second = 40")
+    )
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "comms.cli", "scheduler"],
+        cwd=ROOT,
+        env={**os.environ, "COMMS_CONFIG": str(config)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(catcher.messages) >= 40, 120, "the first 40 messages")
+        senders = children_of(scheduler.pid)
+        assert len(senders) >= 2  # the two sending processes (and multiprocessing's tracker)
+    finally:
+        scheduler.send_signal(signal.SIGKILL)
+        scheduler.wait()
+    wait_for(lambda: not any(alive(pid) for pid in senders), 60, "the senders to stop")
+    assert len(catcher.messages) < 400
+
+    send_pending(sessions, settings, clock=Clock())
+    counts = received_by(catcher)
+    states = dict(db_session.execute(select(Delivery.email, Delivery.state)).all())
+    uncertain = {email for email, state in states.items() if state == "uncertain"}
+    assert len(states) == 400 and set(counts.values()) == {1}
+    assert set(counts) | uncertain == set(states)
