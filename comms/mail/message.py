@@ -33,6 +33,7 @@ def _check_header(name: str, value: str) -> str:
     return value
 
 
+@functools.cache  # one From address per process: parsed once, not once per message
 def domain_of(address: str) -> str:
     """Return the domain of an address such as "Support <support@example.com>"."""
     _, addr_spec = parseaddr(_check_header("From", address))

@@ -72,6 +72,28 @@ def join_names(names: Any) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process, by name and source checksum.
+
+    A renderer lives for one publish or one sending pass; without this each would compile
+    the templates again (most of a publish's rendering). An edited template has another
+    checksum, so it is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = _CompiledTemplates()
+
+
 class EmailRenderer:
     """A Jinja environment for e-mail only: autoescaped HTML, strict about undefined names."""
 
@@ -87,6 +109,7 @@ class EmailRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            bytecode_cache=COMPILED,
         )
         self._templates: dict[str, jinja2.Template] = {}  # a renderer lives for one pass
         self._local_times: dict[datetime, str] = {}
