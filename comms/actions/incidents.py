@@ -11,7 +11,7 @@ from comms.actions import committing
 from comms.actions.tickets import link
 from comms.config import Settings
 from comms.contacts import service as contacts
-from comms.incident_io.push import push_change
+from comms.incident_io.push import mark_pushing, push_change
 from comms.incidents import parent, service
 from comms.incidents.models import Incident
 from comms.incidents.service import IncidentError
@@ -168,6 +168,14 @@ def change(
             service.change_status(db_session, incident, status=status, note=note, by=by, now=now)
         if auto_link is not None:
             incident.auto_link = auto_link
+        mark_pushing(
+            db_session,
+            incident,
+            severity=incident.severity != before[0],
+            status=incident.status != before[1],
+            settings=settings,
+            now=now,
+        )
     with committing(db_session):
         push_change(
             db_session,

@@ -209,11 +209,12 @@ class IncidentIoGateway:
         """GET /v1/incident_statuses: the account's statuses, with their categories."""
         return list(self._get("/v1/incident_statuses").get("incident_statuses") or [])
 
-    def edit(self, incident_id: str, fields: dict[str, str]) -> None:
+    def edit(self, incident_id: str, fields: dict[str, str]) -> RemoteIncident:
         """POST /v2/incidents/{id}/actions/edit (severity_id, incident_status_id); the channel
-        is told, as when someone changes it in Slack."""
+        is told, as when someone changes it in Slack. Answers the incident as edited."""
         body = {"incident": fields, "notify_incident_channel": True}
-        self._request("POST", f"/v2/incidents/{incident_id}/actions/edit", body=body)
+        answer = self._request("POST", f"/v2/incidents/{incident_id}/actions/edit", body=body)
+        return parse_incident(answer["incident"])
 
     def severities(self) -> list[dict[str, Any]]:
         """GET /v1/severities (also how `comms check` signs in)."""

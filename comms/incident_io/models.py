@@ -35,6 +35,10 @@ class FollowedIncident(Base):
     latest_update: Mapped[str] = mapped_column(Text, default="")
     # incident.io says it is resolved; comms asks the comms manager before telling clients.
     resolution_pending: Mapped[bool] = mapped_column(default=False)
+    # Fields changed in comms and being sent to incident.io ("severity,status"), since when:
+    # until incident.io has answered, its older value is not taken back (no echo).
+    push_pending: Mapped[str] = mapped_column(String(40), default="")
+    push_pending_since: Mapped[datetime | None]
     remote_updated_at: Mapped[datetime | None]
     seen_at: Mapped[datetime]
 

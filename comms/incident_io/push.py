@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from comms.config import IncidentIoSettings, Settings
 from comms.incident_io.gateway import IncidentIoError, IncidentIoGateway
-from comms.incident_io.service import followed
+from comms.incident_io.models import FollowedIncident
+from comms.incident_io.service import followed, pushing
 from comms.incidents.models import Incident
 from comms.timeline import record
 
@@ -36,6 +37,49 @@ def status_id(config: IncidentIoSettings, statuses: list[dict[str, Any]], wanted
     return ""
 
 
+def _pushed_to(
+    db_session: Session, incident: Incident, settings: Settings
+) -> FollowedIncident | None:
+    """The incident.io incident that hears of changes in comms, if [incident_io] push_changes."""
+    config = settings.incident_io
+    if not (config.configured and config.push_changes):
+        return None
+    return followed(db_session, incident)
+
+
+def _changed(incident: Incident, severity: bool, status: bool) -> set[str]:
+    """The fields a push sends: a resolution is the comms manager's, never pushed."""
+    fields = {"severity"} if severity else set()
+    if status and incident.status != "resolved":
+        fields.add("status")
+    return fields
+
+
+def mark_pushing(
+    db_session: Session,
+    incident: Incident,
+    *,
+    severity: bool,
+    status: bool,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Note, in the transaction of the change, what is about to be sent: until incident.io has
+    answered, a webhook showing its older value does not take the change back (an echo)."""
+    row = _pushed_to(db_session, incident, settings)
+    fields = _changed(incident, severity, status)
+    if row and fields:
+        row.push_pending = ",".join(sorted(pushing(row, now) | fields))
+        row.push_pending_since = now
+
+
+def _answered(row: FollowedIncident, fields: set[str], now: datetime) -> None:
+    """incident.io answered the push of these fields (or could not be told): follow it again."""
+    left = pushing(row, now) - fields
+    row.push_pending = ",".join(sorted(left))
+    row.push_pending_since = row.push_pending_since if left else None
+
+
 def push_change(
     db_session: Session,
     incident: Incident,
@@ -47,9 +91,10 @@ def push_change(
 ) -> None:
     """Tell incident.io; what it answered goes on the timeline (a failure is shown, not fatal)."""
     config = settings.incident_io
-    row = followed(db_session, incident)
-    if not (config.configured and config.push_changes and row and (severity or status)):
+    row = _pushed_to(db_session, incident, settings)
+    if row is None or not _changed(incident, severity, status):
         return
+    _answered(row, _changed(incident, severity, status), now)
     try:
         with IncidentIoGateway(config) as gateway:
             fields = {}
@@ -61,7 +106,12 @@ def push_change(
                 )
             fields = {key: value for key, value in fields.items() if value}
             if fields:
-                gateway.edit(row.external_id, fields)
+                edited = gateway.edit(row.external_id, fields)
+                # A state of incident.io fetched before this edit is older: it changes nothing.
+                if edited.updated_at and (
+                    row.remote_updated_at is None or edited.updated_at > row.remote_updated_at
+                ):
+                    row.remote_updated_at = edited.updated_at
     except IncidentIoError as error:
         summary = f"Not sent to incident.io {row.reference}: {error}"
         record(

@@ -6,7 +6,7 @@ or the reconcile's list, and an older state never overwrites a newer one.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ from comms.updates.resolve import resolve
 ACTOR = "incident.io"
 # [incident_io] resolution = "automatic": the clients' last update when incident.io resolves.
 AUTOMATIC_RESOLUTION = "The incident is resolved: everything is working normally again."
+# How long a change sent from comms keeps incident.io's older value of that field out, at most
+# (the push clears it as soon as incident.io answers; this covers a process killed mid-push).
+PUSH_WAIT = timedelta(minutes=2)
 
 
 def followed(db_session: Session, incident: Incident) -> FollowedIncident | None:
@@ -58,6 +61,14 @@ def resolution_pending(db_session: Session) -> list[FollowedIncident]:
         .where(Incident.status != "resolved")
     )
     return list(rows)
+
+
+def pushing(row: FollowedIncident, now: datetime) -> set[str]:
+    """The fields comms is sending to incident.io right now ("severity", "status")."""
+    since = row.push_pending_since
+    if not row.push_pending or since is None or now - since > PUSH_WAIT:
+        return set()
+    return set(row.push_pending.split(","))
 
 
 def follow(
@@ -155,8 +166,9 @@ def keep_in_step(
     incident = db_session.get(Incident, row.incident_id)
     if incident is None or not incident.is_open:
         return
+    sending = pushing(row, now)  # incident.io has not heard of these yet: keep comms' value
     severity = mapping.severity(settings.incident_io, remote.severity_rank)
-    if severity != incident.severity:
+    if severity != incident.severity and "severity" not in sending:
         incidents.change_severity(
             db_session,
             incident,
@@ -195,7 +207,7 @@ def keep_in_step(
             )
         return
     row.resolution_pending = False
-    if status and status != incident.status:
+    if status and status != incident.status and "status" not in sending:
         incidents.change_status(
             db_session, incident, status=status, note="changed in incident.io", by=ACTOR, now=now
         )

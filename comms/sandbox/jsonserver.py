@@ -20,6 +20,15 @@ class Faults:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending: list[dict[str, Any]] = []
+        self.holds: list[tuple[re.Pattern[str], threading.Event, threading.Event]] = []
+
+    def hold(self, path: str) -> tuple[threading.Event, threading.Event]:
+        """Keep the next request whose path matches waiting (a slow answer): it sets the first
+        event when it arrives and is answered when the second is set (or after a minute)."""
+        arrived, release = threading.Event(), threading.Event()
+        with self.lock:
+            self.holds.append((re.compile(path), arrived, release))
+        return arrived, release
 
     def add(self, path: str, count: int = 1, status: int = 503, retry_after: int = 1) -> None:
         with self.lock:
@@ -28,6 +37,13 @@ class Faults:
             )
 
     def take(self, path: str) -> dict[str, Any] | None:
+        with self.lock:
+            held = [hold for hold in self.holds if hold[0].search(path)][:1]
+            for hold in held:
+                self.holds.remove(hold)
+        for _, arrived, release in held:
+            arrived.set()
+            release.wait(60)
         with self.lock:
             for fault in self.pending:
                 if fault["count"] > 0 and fault["re"].search(path):

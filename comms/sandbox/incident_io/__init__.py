@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from . import control
@@ -74,6 +75,10 @@ class IncidentIoEmulator:
     def fail_next(self, path_regex: str, count: int = 1, status: int = 503) -> None:
         """Answer status for the next count API requests whose path matches."""
         self.server.faults.add(path_regex, count, status)
+
+    def hold_next(self, path_regex: str) -> tuple[threading.Event, threading.Event]:
+        """Keep the next API request whose path matches waiting: (arrived, release) events."""
+        return self.server.faults.hold(path_regex)
 
     @property
     def request_count(self) -> int:
