@@ -282,17 +282,6 @@ def _mark_merged(
     db_session.flush()
 
 
-def ledger(db_session: Session, incident: Incident) -> list[MergeRequest]:
-    """Every merge request of the incident, in the order they were made."""
-    return list(
-        db_session.scalars(
-            select(MergeRequest)
-            .where(MergeRequest.incident_id == incident.id)
-            .order_by(MergeRequest.id)
-        )
-    )
-
-
 def ledger_page(
     db_session: Session, incident: Incident, *, size: int, after: int | None = None
 ) -> Page[MergeRequest]:

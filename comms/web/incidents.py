@@ -141,6 +141,7 @@ def tickets_section(ref: str):
     incident = load_incident(ref)
     candidates = section_page(partial(tickets.candidates_page, db(), incident), "candidates", ROWS)
     linked = section_page(partial(tickets.linked_page, db(), incident), "linked", ROWS)
+    ledger = section_page(partial(merges.ledger_page, db(), incident), "merges", ROWS)
     return _section(
         "tickets",
         incident,
@@ -150,7 +151,8 @@ def tickets_section(ref: str):
         candidates_next=candidates.after,
         linked=linked.rows,
         linked_next=linked.after,
-        merges=merges.ledger(db(), incident),
+        merges=ledger.rows,
+        merges_next=ledger.after,
         agent_link=lambda t: tickets.agent_link(settings(), t),
     )
 
