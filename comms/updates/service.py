@@ -7,11 +7,12 @@ the sender (comms/updates/sender.py) delivers them.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
@@ -160,11 +161,7 @@ def publish(
     rows = _delivery_rows(db_session, incident, new, contacts, settings)
     db_session.add(new)
     db_session.flush()
-    # RETURNING makes SQLAlchemy write the rows a thousand to a statement (its "insertmanyvalues")
-    # instead of one statement each: PostgreSQL's counting trigger then runs ten times, not 10,000.
-    db_session.execute(
-        insert(Delivery).returning(Delivery.id), [{**row, "update_id": new.id} for row in rows]
-    ).all()
+    _insert_deliveries(db_session, [{**row, "update_id": new.id} for row in rows])
     superseded = _supersede_older(db_session, incident, new) if _kind(new).supersedes else 0
     incident.current_message = text
     if trigger != "resolve":
@@ -174,6 +171,26 @@ def publish(
         db_session, incident, new, len(rows), superseded, by=by, now=now, settings=settings
     )
     return new
+
+
+def _insert_deliveries(db_session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write every delivery of an update in one statement: the counting trigger runs once.
+
+    On PostgreSQL the rows go as one JSON parameter: psycopg converts a short query, not one
+    with thirteen placeholders a row (a third of a publish). Elsewhere RETURNING makes
+    SQLAlchemy write them a thousand to a statement (its "insertmanyvalues").
+    """
+    if db_session.get_bind().dialect.name != "postgresql":
+        db_session.execute(insert(Delivery).returning(Delivery.id), rows).all()
+        return
+    columns = ", ".join(f'"{name}"' for name in rows[0])
+    db_session.execute(
+        text(
+            f"INSERT INTO deliveries ({columns}) SELECT {columns}"
+            " FROM json_populate_recordset(NULL::deliveries, CAST(:rows AS json))"
+        ),
+        {"rows": json.dumps(rows)},
+    )
 
 
 def _delivery_rows(
