@@ -2,9 +2,10 @@
 
 A sender sends over up to `[smtp] connections` connections at once, one worker thread each.
 A worker takes one due row at a time: a single statement marks it `sending`, claimed by this
-sender and dispatched (handed to SMTP), and is committed before the message is sent; its
-outcome is committed after. So a sender killed at any moment leaves at most one row per
-connection without a result: that one becomes `uncertain`, and nothing is sent twice. A hung
+sender and dispatched (handed to SMTP), and is committed before the message is sent, in one
+transaction with the outcome of the worker's previous message. So a sender killed at any moment
+leaves at most one row per connection without a result: that one becomes `uncertain`, and
+nothing is sent twice. A database error rolls back and is logged; the worker goes on. A hung
 connection holds only its own message; the other workers take the rest.
 
 Each sender holds a lease while it runs (comms/updates/leases.py). Rows in `sending` whose
@@ -15,6 +16,7 @@ be checked falls back to the in-flight timeout.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import threading
 import uuid
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from comms.clock import Clock
@@ -35,11 +38,15 @@ from comms.mail.send import Mailer, MailServerUnavailable, Pace, SendOutcome
 from comms.updates import leases, messages, problems
 from comms.updates.models import Delivery, Update
 
-Outcome = tuple["Claimed", Update, SendOutcome]
+log = logging.getLogger(__name__)
+Outcome = tuple["Claimed", str, SendOutcome]  # a sent row, its update's kind, what became of it
+Taken = tuple["Claimed", Update, Incident]
 MAX_ATTEMPTS = 8
 RESEND_DELAY = timedelta(minutes=1)
 # A connection is opened for every this many due messages, up to [smtp] connections.
 MESSAGES_PER_CONNECTION = 10
+# A worker writes a row's outcome this many times before it leaves the row to recovery.
+DATABASE_TRIES = 3
 # Rows claimed before dispatch was part of the claim (older versions) may be taken back then.
 UNDISPATCHED_TIMEOUT = timedelta(minutes=2)
 
@@ -204,23 +211,10 @@ def claim(db_session: Session, token: str, *, now: datetime, size: int) -> list[
     return sorted(claimed, key=lambda row: row.id)
 
 
-def _record(
-    db_session: Session,
-    delivery_id: int,
-    token: str,
-    kind: str,
-    resent: bool,
-    outcome: SendOutcome,
-    *,
-    now: datetime,
-    attempts: int | None,
-    only_sending: bool = False,
-) -> str:
-    """Write one outcome, guarded by the claim token; return the state written.
-
-    A sender's own outcome may overwrite the `uncertain` a recovery wrote meanwhile (it knows
-    better); a recovery only settles rows still `sending`.
-    """
+def _outcome_values(
+    kind: str, resent: bool, outcome: SendOutcome, *, now: datetime, attempts: int | None
+) -> tuple[str, dict[str, Any]]:
+    """The state an outcome writes and the other columns it sets."""
     values: dict[str, Any] = {"smtp_reply": outcome.reply}
     if attempts is not None:
         values["attempts"] = attempts
@@ -239,10 +233,77 @@ def _record(
         state = "retrying"
         values.update(uncertain_resent=True, next_attempt_at=now + RESEND_DELAY)
         values["smtp_reply"] = f"{outcome.reply}; the resolved update will be sent once more"
+    return state, values
+
+
+def _outcome_parameters(
+    state: str, values: dict[str, Any], delivery_id: int, token: str
+) -> dict[str, Any]:
+    """The bound values of an outcome statement (each named v_<column>)."""
+    bound = {**values, "state": state, "row_id": delivery_id, "token": token}
+    return {f"v_{key}": value for key, value in bound.items()}
+
+
+def _record(
+    db_session: Session,
+    delivery_id: int,
+    token: str,
+    kind: str,
+    resent: bool,
+    outcome: SendOutcome,
+    *,
+    now: datetime,
+    attempts: int | None,
+    only_sending: bool = False,
+) -> str:
+    """Write one outcome, guarded by the claim token; return the state written.
+
+    A sender's own outcome may overwrite the `uncertain` a recovery wrote meanwhile (it knows
+    better); a recovery only settles rows still `sending`.
+    """
+    state, values = _outcome_values(kind, resent, outcome, now=now, attempts=attempts)
     statement = _outcome_statement(tuple(sorted(values)), attempts is None, only_sending)
-    values.update(state=state, row_id=delivery_id, token=token)
-    db_session.connection().execute(statement, {f"v_{key}": value for key, value in values.items()})
+    parameters = _outcome_parameters(state, values, delivery_id, token)
+    db_session.connection().execute(statement, parameters)
     return state
+
+
+def _record_and_claim(
+    db_session: Session, row: Claimed, kind: str, outcome: SendOutcome, *, token: str, now: datetime
+) -> tuple[str, list[Claimed]]:
+    """Write a row's outcome and claim the next pending row, in one statement on PostgreSQL
+    (one round trip); return the state written and the row claimed, if any.
+
+    In one statement the counts trigger moves both rows' updates together, locking them in
+    the order of their ids, so two workers doing this for two updates never deadlock.
+    SQLite (no UPDATE inside WITH) runs the two statements: its one writer cannot deadlock.
+    """
+    connection = db_session.connection()
+    if connection.dialect.name != "postgresql":
+        state = _record(
+            db_session,
+            row.id,
+            token,
+            kind,
+            row.uncertain_resent,
+            outcome,
+            now=now,
+            attempts=row.attempts + 1,
+        )
+        return state, claim(db_session, token, now=now, size=1)
+    attempts = row.attempts + 1
+    state, values = _outcome_values(kind, row.uncertain_resent, outcome, now=now, attempts=attempts)
+    statement = _claim_after_outcome_statement(tuple(sorted(values)))
+    parameters = _outcome_parameters(state, values, row.id, token)
+    parameters.update(token=token, now=now, size=1)
+    return state, [Claimed(*each) for each in connection.execute(statement, parameters)]
+
+
+@functools.cache
+def _claim_after_outcome_statement(keys: tuple[str, ...]) -> Any:
+    """The claim of one pending row with, in a CTE, the write of the last row's outcome."""
+    outcome = _outcome_statement(keys, False, False).cte("outcome")
+    return _claim_statement("postgresql", "pending").add_cte(outcome)
 
 
 @functools.cache
@@ -340,7 +401,7 @@ class _Worker:
     def run(self, mailer: Mailer) -> None:
         waiting: Outcome | None = None
         while self.shared.take():
-            taken = self._next(waiting)
+            taken = self._settle(waiting, claim_next=True)
             waiting = None
             if taken is None:
                 return
@@ -353,33 +414,83 @@ class _Worker:
                 self._stop(row, str(problem))
                 return
             except ValueError as error:
-                waiting = (row, update_row, SendOutcome("failed", f"not sent: {error}"))
+                waiting = (row, update_row.kind, SendOutcome("failed", f"not sent: {error}"))
                 continue
             try:
                 outcome = mailer.send(message)
             except MailServerUnavailable as unavailable:
                 self._stop(row, str(unavailable))
                 return
-            waiting = (row, update_row, outcome)
-        self._finish(waiting)
-        self.db_session.commit()
+            waiting = (row, update_row.kind, outcome)
+        self._settle(waiting, claim_next=False)
 
-    def _next(self, waiting: Outcome | None) -> tuple[Claimed, Update, Incident] | None:
-        """Write the last outcome, then take the next row.
+    def _settle(self, waiting: Outcome | None, *, claim_next: bool) -> Taken | None:
+        """`_next`, again after a database error (rolled back and logged).
 
-        Two commits: on PostgreSQL each write locks its update's row (the counts), and two
-        workers each writing the outcome of one update and claiming a row of another in one
-        transaction would deadlock.
+        The last try writes the outcome as uncertain (the database may refuse what the outcome
+        writes); if that fails too this worker ends, leaving its row to recovery.
         """
+        for attempt in range(1, DATABASE_TRIES + 1):
+            try:
+                return self._next(waiting, claim_next=claim_next)
+            except DBAPIError as error:
+                self.db_session.rollback()
+                self.updates.clear()  # read again, each read committed before the next write
+                log.warning(
+                    "sender: database error (try %d of %d): %s",
+                    attempt,
+                    DATABASE_TRIES,
+                    str(error.orig).strip() or type(error.orig).__name__,
+                )
+            if waiting is not None and attempt == DATABASE_TRIES - 1:
+                row, kind, outcome = waiting
+                reply = f"{outcome.reply}; the outcome could not be recorded (database error)"
+                waiting = (row, kind, SendOutcome("uncertain", reply))
+        return None
+
+    def _next(self, waiting: Outcome | None, *, claim_next: bool) -> Taken | None:
+        """Write the last outcome and take the next row, in one transaction (one statement on
+        PostgreSQL) committed before that row is sent.
+
+        So a worker stopped at any moment leaves at most one row without its outcome.
+        """
+        now = self.clock.now()
+        taken: list[Claimed] = []
+        state = ""
         if waiting is not None:
-            self._finish(waiting)
-            self.db_session.commit()
-        taken = claim(self.db_session, self.shared.token, now=self.clock.now(), size=1)
+            row, kind, outcome = waiting
+            if claim_next:
+                state, taken = _record_and_claim(
+                    self.db_session, row, kind, outcome, token=self.shared.token, now=now
+                )
+            else:
+                state = _record(
+                    self.db_session,
+                    row.id,
+                    self.shared.token,
+                    kind,
+                    row.uncertain_resent,
+                    outcome,
+                    now=now,
+                    attempts=row.attempts + 1,
+                )
+            if state == "sent" and row.update_id not in self.cleared:
+                problems.clear(self.db_session, row.update_id)  # its row is locked already
+            if not taken:
+                # Commit before claiming a retry, maybe of another update: two statements
+                # moving two updates' counts in one transaction could deadlock on PostgreSQL.
+                self.db_session.commit()
+        if claim_next and not taken:
+            taken = claim(self.db_session, self.shared.token, now=now, size=1)
         if taken:
             update_row, incident = self._update_of(taken[0].update_id)
         # Commit after the (rare) read of a new update too: on SQLite a write after a read
         # fails at once if another sender wrote meanwhile, so each write starts afresh.
         self.db_session.commit()
+        if waiting is not None:
+            self.shared.count(state)
+            if state == "sent":
+                self.cleared.add(waiting[0].update_id)
         return (taken[0], update_row, incident) if taken else None
 
     def _update_of(self, update_id: int) -> tuple[Update, Incident]:
@@ -387,26 +498,6 @@ class _Worker:
             found = self.db_session.get_one(Update, update_id)
             self.updates[update_id] = (found, self.db_session.get_one(Incident, found.incident_id))
         return self.updates[update_id]
-
-    def _finish(self, waiting: Outcome | None) -> None:
-        """Write a row's outcome (the caller commits)."""
-        if waiting is None:
-            return
-        row, update_row, outcome = waiting
-        state = _record(
-            self.db_session,
-            row.id,
-            self.shared.token,
-            update_row.kind,
-            row.uncertain_resent,
-            outcome,
-            now=self.clock.now(),
-            attempts=row.attempts + 1,
-        )
-        self.shared.count(state)
-        if state == "sent" and update_row.id not in self.cleared:
-            self.cleared.add(update_row.id)
-            problems.clear(self.db_session, update_row.id)
 
     def _stop(self, row: Claimed, problem: str) -> None:
         """Give this row back (it did not leave) and say why, once, on every update held up."""
