@@ -101,6 +101,7 @@ def test_the_incident_pages_lists_use_indexes(postgres, db_session, incident):
         first = contacts.contact_page(db_session, incident, size=2)
         contacts.contact_page(db_session, incident, size=2, after=first.after)
         contacts.contact_page(db_session, incident, size=2, excluded=False)
+        contacts.contact_page(db_session, incident, size=2, query="c1")  # and its bounded count
         contacts.excluded_count(db_session, incident)
         linked = tickets.linked_page(db_session, incident, size=2)
         tickets.linked_page(db_session, incident, size=2, after=linked.after)

@@ -56,6 +56,7 @@ def panel(incident: Incident) -> dict[str, Any]:
         "contacts_shown": page.contacts,
         "contacts_first": page.first,
         "contacts_matching": page.matching,
+        "contacts_matching_more": page.more_matching,
         "contacts_next": page.after,
         "contacts_q": query,
         "contacts_orgs": [

@@ -236,6 +236,32 @@ def test_a_long_list_is_listed_in_page_and_filtered_on_the_server(
     assert "person009@client0" in table(page) and "person010@" not in table(page)
 
 
+def test_a_filter_matching_many_counts_them_up_to_a_bound(
+    login, incident, db_session, clock, settings, monkeypatch
+):
+    from comms.contacts import service, stored
+
+    monkeypatch.setattr(stored, "MATCHES_COUNTED", 20)
+    for n in range(30):
+        service.add_contact(
+            db_session,
+            incident,
+            email=f"person{n:03d}@client.example",
+            name="",
+            by="m",
+            now=clock.now(),
+            settings=settings,
+        )
+    db_session.commit()
+    client = login("manager")
+    filtered = f"/incidents/{incident.reference}/contacts?contacts_q="
+    page = client.get(filtered + "client").get_data(as_text=True)
+    assert "Listing 30 of more than 20 (filtered from 30)." in page
+    assert "person029@" in page
+    page = client.get(filtered + "person01").get_data(as_text=True)
+    assert "Listing 10 of 10 (filtered from 30)." in page
+
+
 def test_the_affected_organisations_are_listed_in_pages(
     login, incident, db_session, settings, clock
 ):
