@@ -35,7 +35,7 @@ end; 50 organisations a page, the filter's count bounded at 500):
     page tickets              94.0/430      81.0/406       129/738      1.38x
     page updates              82.3/209      88.9/195      72.3/166      0.88x
     page timeline             57.1/107      53.0/85.7     43.8/108      0.77x
-    sections' second pages    p95 at 10k 161-501; 20k/1k 0.72x-1.68x (candidates 1.68x,
+    sections' second pages    p95 at 10k 48-501; 20k/1k 0.72x-1.68x (candidates 1.68x,
                               linked 1.48x)
     contacts filtered         36.2/96.7     41.5/94.6     38.7/183      1.07x
     api incident/contacts/timeline 20k/1k 0.93x/1.14x/0.92x; dashboard p95 16.7
