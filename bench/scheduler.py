@@ -8,25 +8,27 @@ update and delivers them to a relay of our own (bench/relay.py) that answers eve
 after --delay-ms. Prints the time from the due minute until the relay accepted the last
 message, and how late each update's first and last message was (p50, p99, max).
 
-Measured on 2026-12-02 at 32 connections, the relay offering PIPELINING, the claim taking
-rows by their place in their update (2-CPU machine shared with five other sessions):
-  run 1 (load average 8.2 -> 36.0):
-  tick published every update: 24.0 s after the due minute
-  last message accepted:       268.7 s after (74 msg/s)         goal: under 300 s  (met)
-  first message of an update:  p50 25.5 s   p99 26.4 s late     goal: p99 under 60 s (met)
-  last message of an update:   p50 268.2 s  p99 268.6 s late    goal: p99 under 60 s (not met)
-  run 2 (load average 36.0 -> 32.0):
-  tick published every update: 27.9 s after the due minute
-  last message accepted:       302.8 s after (66 msg/s)         goal: under 300 s  (just missed)
-  first message of an update:  p50 29.4 s   p99 30.0 s late     goal: p99 under 60 s (met)
-  last message of an update:   p50 302.3 s  p99 302.8 s late    goal: p99 under 60 s (not met)
-Every update now starts within a second of the others, once the tick has published them all
-(the publish itself takes 24-28 s under this load), and all of them finish together at the
-end. The last message of every update can be out within 60 s only if 20,000 messages go out
-in under a minute, about 330 a second: at 32 connections and two round trips a message the
-relay allows 1,280, but under this load the sender (one process, one core for the GIL, and
-on PostgreSQL a counts trigger per statement locking the update's row) did 66-74. Before this
-session (16 connections, oldest row first, four round trips): 172 s, p99 first 171 s.
+Measured on 2026-12-02 (2-CPU machine shared with five other sessions), the scheduler now
+waking its sender after each update it publishes, the sender opening more connections as
+more falls due, a publish writing its deliveries as one JSON statement and compiling the
+templates once (--sender-processes N sends from N processes of the scheduler's own):
+  32 connections, 0 sender processes (load 11.8 -> 17.7):
+  tick published every update: 21.2 s;  last message accepted: 73.7 s (271 msg/s)
+  first message p50 15.8 s  p99 21.1 s;  last message p50 73.4 s  p99 73.6 s  (goal 60 s: not met)
+  same, two more runs: last message p99 88.1 s (load 21.4 -> 22.2), 120.5 s (load 10.1 -> 16.3)
+  32 connections, 2 sender processes: last message p99 128.9 s (load 17.7 -> 20.8), 115.9 s
+  (load 21.4 -> 21.5): on two busy cores the processes only compete with the rest.
+  default 4 connections (load 8.8 -> 15.7, before the JSON insert): published 17.5 s, last
+  message 508.0 s (39 msg/s), first message p99 17.4 s, last message p99 507.9 s.
+  Before these changes, in the same session: 32 connections 80.0 s (load 2.3 -> 10.1),
+  90.6 s (load 3.2 -> 9.2), 82.0 s; the earlier session's 269-303 s were at load 8-36.
+The numbers move with the load more than with the changes. The last message of every update
+goes out within 60 s only if 20,000 messages go out in under a minute (about 330 a second):
+the relay allows 1,280 at 32 connections, but each message costs about 5.5 ms of CPU here
+(the sender 2.9 ms, PostgreSQL 1.8 ms, the relay 0.8 ms: top during a run), so two cores,
+shared, cannot do it; PostgreSQL's backends wait mostly for the client (pg_stat_activity:
+527 of 660 samples idle, 36 in WAL writes), so the connections are busy and the sender's
+Python is the cost (comms/updates/sender.py's per-message statements and commits).
 """
 
 from __future__ import annotations
