@@ -50,6 +50,8 @@ def find_candidates(
     )
     for ticket in found:
         tickets.add_candidate(db_session, incident, ticket, source="search", now=now)
+    db_session.flush()
+    tickets.name_candidates(db_session, gateway, incident)
     if incident.parent_ticket_id and incident.is_open:
         adopted = tickets.adopt_linked_by_hand(db_session, gateway, incident, now=now)
         _add_senders(

@@ -16,7 +16,7 @@ from comms.contacts.models import (
 )
 from comms.contacts.rules import Contact, build_contacts, ordered_organizations
 from comms.db import Page, keyset_page
-from comms.incidents.models import Incident
+from comms.incidents.models import Candidate, Incident
 
 
 def affected_organizations(
@@ -104,4 +104,29 @@ def known_names(
             for user_id, name, email in db_session.execute(found_people):
                 if user_id is not None:
                     people.setdefault(user_id, name or email)
+    _names_found_with_candidates(
+        db_session, incident, orgs - set(org_names), users - set(people), org_names, people
+    )
     return org_names, people
+
+
+def _names_found_with_candidates(
+    db_session: Session,
+    incident: Incident,
+    orgs: set[int],
+    users: set[int],
+    org_names: dict[int, str],
+    people: dict[int, str],
+) -> None:
+    """Fill in the names stored with the incident's candidates when they were found."""
+    for ids, id_column, name_column, names in (
+        (orgs, Candidate.organization_id, Candidate.organization_name, org_names),
+        (users, Candidate.requester_id, Candidate.requester_name, people),
+    ):
+        if ids:
+            found = select(id_column, name_column).where(
+                Candidate.incident_id == incident.id, id_column.in_(ids), name_column != ""
+            )
+            for found_id, name in db_session.execute(found):
+                if found_id is not None and name:
+                    names.setdefault(found_id, name)

@@ -131,6 +131,9 @@ class Candidate(Base):
     status: Mapped[str] = mapped_column(String(20), default="new")
     requester_id: Mapped[int | None]
     organization_id: Mapped[int | None]
+    # The names as Zendesk gave them when the ticket was found, so the page reads no Zendesk.
+    organization_name: Mapped[str | None] = mapped_column(Text)
+    requester_name: Mapped[str | None] = mapped_column(Text)
     ticket_created_at: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(20), default="search")
     found_at: Mapped[datetime]

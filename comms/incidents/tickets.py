@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, literal, select, true
+from sqlalchemy import ColumnElement, delete, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
@@ -14,7 +14,7 @@ from comms.db import Page, UTCDateTime, keyset_page
 from comms.incidents.models import Candidate, Incident, LinkedTicket
 from comms.incidents.service import IncidentError, require_open
 from comms.timeline import record
-from comms.zendesk import Gateway, Ticket
+from comms.zendesk import Gateway, Ticket, ZendeskError
 from comms.zendesk.bulk import Submitted
 
 Progress = Callable[[int, int], None]
@@ -108,6 +108,37 @@ def add_candidate(
     return candidate
 
 
+def name_candidates(db_session: Session, gateway: Gateway, incident: Incident) -> None:
+    """Store the organisation and requester names of candidates found without them (one
+    show_many of each, 100 ids a request), so the page shows names and reads no Zendesk.
+    A name Zendesk does not have is kept as ""; Zendesk failing leaves them for the next poll."""
+    unnamed = list(
+        db_session.scalars(
+            select(Candidate).where(
+                Candidate.incident_id == incident.id,
+                ((Candidate.organization_id.is_not(None)) & Candidate.organization_name.is_(None))
+                | ((Candidate.requester_id.is_not(None)) & Candidate.requester_name.is_(None)),
+            )
+        )
+    )
+    if not unnamed:
+        return
+    try:
+        orgs = {o.id: o.name for o in gateway.organizations(_ids(unnamed, "organization_id"))}
+        people = {
+            u.id: u.name or u.email or "" for u in gateway.users(_ids(unnamed, "requester_id"))
+        }
+    except ZendeskError:
+        return
+    for c in unnamed:
+        c.organization_name = c.organization_name or orgs.get(c.organization_id or 0, "")
+        c.requester_name = c.requester_name or people.get(c.requester_id or 0, "")
+
+
+def _ids(rows: Sequence[Candidate], column: str) -> list[int]:
+    return sorted({i for i in (getattr(r, column) for r in rows) if i is not None})
+
+
 def candidates(db_session: Session, incident: Incident) -> list[Candidate]:
     return list(
         db_session.scalars(
@@ -118,20 +149,83 @@ def candidates(db_session: Session, incident: Incident) -> list[Candidate]:
     )
 
 
+@dataclass(frozen=True)
+class CandidateFilter:
+    """Which candidates to show or act on: words in the subject, organisation or requester
+    name (or the ticket id), and one organisation; empty, all of them."""
+
+    text: str = ""
+    organization_id: int | None = None
+
+    def where(self, incident: Incident) -> list[ColumnElement[bool]]:
+        """The conditions on `candidates` for this filter of this incident's candidates."""
+        found: list[ColumnElement[bool]] = [Candidate.incident_id == incident.id]
+        if self.organization_id is not None:
+            found.append(Candidate.organization_id == self.organization_id)
+        for word in self.text.split():
+            matches = [
+                column.icontains(word, autoescape=True)
+                for column in (
+                    Candidate.subject,
+                    Candidate.organization_name,
+                    Candidate.requester_name,
+                )
+            ]
+            if word.isascii() and word.isdigit() and len(word) < 19:
+                matches.append(Candidate.ticket_id == int(word))
+            found.append(or_(*matches))
+        return found
+
+
+ALL = CandidateFilter()
+
+
 def candidates_page(
-    db_session: Session, incident: Incident, *, size: int, after: int | None = None
+    db_session: Session,
+    incident: Incident,
+    *,
+    size: int,
+    after: int | None = None,
+    matching: CandidateFilter = ALL,
 ) -> Page[Candidate]:
-    """One page of the candidates, newest ticket first (LookupError for a foreign cursor)."""
+    """One page of the candidates matching, newest ticket first (LookupError for a foreign
+    cursor)."""
     created = func.coalesce(Candidate.ticket_created_at, literal(NEVER, UTCDateTime()))
     return keyset_page(
         db_session,
-        select(Candidate).where(Candidate.incident_id == incident.id),
+        select(Candidate).where(*matching.where(incident)),
         (created, Candidate.ticket_id),
         id_column=Candidate.id,
         size=size,
         after=after,
         descending=True,
     )
+
+
+def count_matching(db_session: Session, incident: Incident, matching: CandidateFilter) -> int:
+    """How many candidates the filter finds among all the incident's."""
+    return int(db_session.scalar(select(func.count()).where(*matching.where(incident))) or 0)
+
+
+def matching_ids(db_session: Session, incident: Incident, matching: CandidateFilter) -> list[int]:
+    """The tickets of every candidate the filter finds, oldest first (for "all N matching")."""
+    query = (
+        select(Candidate.ticket_id)
+        .where(*matching.where(incident))
+        .order_by(Candidate.ticket_created_at, Candidate.ticket_id)
+    )
+    return list(db_session.scalars(query))
+
+
+def candidate_organizations(db_session: Session, incident: Incident) -> list[tuple[int, str]]:
+    """The organisations of the incident's candidates, by name (its id when unnamed)."""
+    query = (
+        select(Candidate.organization_id, func.max(Candidate.organization_name))
+        .where(Candidate.incident_id == incident.id, Candidate.organization_id.is_not(None))
+        .group_by(Candidate.organization_id)
+    )
+    found = [(org_id, name or "") for org_id, name in db_session.execute(query) if org_id]
+    return sorted(found, key=lambda org: (org[1] == "", org[1].lower(), org[0]))
 
 
 def linked_page(

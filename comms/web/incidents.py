@@ -135,20 +135,39 @@ def show(ref: str):
     )
 
 
+def _candidate_filter(values) -> tickets.CandidateFilter:
+    """The candidates filter from the address or a form (`candidates_q`, `candidates_org`)."""
+    raw_org = values.get("candidates_org", "").strip()
+    org_id = parse_id(raw_org) if raw_org else None
+    if raw_org and org_id is None:
+        abort(400, f"candidates_org must be an organisation id, not “{raw_org[:40]}”.")
+    return tickets.CandidateFilter(values.get("candidates_q", "").strip()[:200], org_id)
+
+
 @bp.route("/<ref>/tickets")
 def tickets_section(ref: str):
     """Show the parent ticket, the candidates to link or merge, and the linked tickets."""
     incident = load_incident(ref)
-    candidates = section_page(partial(tickets.candidates_page, db(), incident), "candidates", ROWS)
+    matching = _candidate_filter(request.args)
+    read = partial(tickets.candidates_page, db(), incident, matching=matching)
+    candidates = section_page(read, "candidates", ROWS)
     linked = section_page(partial(tickets.linked_page, db(), incident), "linked", ROWS)
     ledger = section_page(partial(merges.ledger_page, db(), incident), "merges", ROWS)
+    organizations = tickets.candidate_organizations(db(), incident)
+    names = _names(incident, [*candidates.rows, *linked.rows])
+    known_orgs, _ = contact_service.known_names(
+        db(), incident, organization_ids=[org_id for org_id, _ in organizations], user_ids=[]
+    )
     return _section(
         "tickets",
         incident,
         candidates=candidates.rows,
         duplicates=likely_duplicates(candidates.rows),
-        names=_names(incident, [*candidates.rows, *linked.rows]),
+        names=names,
         candidates_next=candidates.after,
+        matching=matching,
+        matching_count=tickets.count_matching(db(), incident, matching),
+        candidate_organizations=[(i, known_orgs.get(i) or name) for i, name in organizations],
         linked=linked.rows,
         linked_next=linked.after,
         merges=ledger.rows,
@@ -272,7 +291,11 @@ def refresh_candidates(ref: str):
     return _follow(incident, operation_actions.start_candidates(db(), incident, **by_now()))
 
 
-def _selected_ids() -> list[int]:
+def _selected_ids(incident: Incident) -> list[int]:
+    """The tickets the form chose: every candidate its filter matches when it asks for all
+    of them (`all_matching`, over every page), else the boxes ticked."""
+    if request.form.get("all_matching") == "on":
+        return tickets.matching_ids(db(), incident, _candidate_filter(request.form))
     found = (parse_id(v) for v in request.form.getlist("ticket_ids"))
     return [ticket_id for ticket_id in found if ticket_id is not None]
 
@@ -281,7 +304,7 @@ def _selected_ids() -> list[int]:
 def link(ref: str):
     """Record a bulk link of the selected tickets for a worker, and show its progress."""
     incident = load_incident(ref)
-    ticket_ids = _selected_ids()
+    ticket_ids = _selected_ids(incident)
     if not ticket_ids:
         flash("Select at least one ticket to link.", "error")
         return back(incident, "tickets_section")
@@ -322,7 +345,7 @@ def operation_progress(ref: str, operation_id: int):
 def confirm_merge(ref: str):
     """Ask for confirmation before merging: Zendesk cannot undo a merge."""
     incident = load_incident(ref)
-    ticket_ids = _selected_ids()
+    ticket_ids = _selected_ids(incident)
     target = parse_id(request.form.get("target_id", ""))
     if target is None or not ticket_ids:
         flash("Select the duplicate tickets and the ticket to merge them into.", "error")
@@ -365,7 +388,7 @@ def merge(ref: str):
             db(),
             incident,
             target_id=target or 0,
-            source_ids=_selected_ids(),
+            source_ids=_selected_ids(incident),
             by=actor(),
             now=now(),
         )

@@ -144,26 +144,19 @@
   if (document.getElementById("mailbox-page")) setTimeout(function () { window.location.reload(); }, 15000);
 })();
 
-// ---- The incident page's Tickets section: filter the candidates, select all shown or one organisation's. ----
+// ---- The incident page's Tickets section: select the candidates shown (the filter and
+// "all N matching" are the server's, over every page). ----
 (function () {
   const table = document.getElementById("candidate-table");
   if (!table) return;
-  const rows = () => Array.from(table.querySelectorAll("tbody tr"));
-  const box = (row) => row.querySelector("input[name=ticket_ids]");
-  const filter = document.getElementById("candidate-filter");
-  filter.addEventListener("input", function () {
-    const needle = filter.value.trim().toLowerCase();
-    rows().forEach(function (row) {
-      row.hidden = needle !== "" && row.textContent.toLowerCase().indexOf(needle) === -1;
-    });
-  });
+  const boxes = () => Array.from(table.querySelectorAll("tbody input[name=ticket_ids]"));
   const all = document.getElementById("select-all-candidates");
+  const matching = document.getElementById("all-matching");
   all.addEventListener("change", function () {
-    rows().forEach(function (row) { if (!row.hidden) box(row).checked = all.checked; });
+    boxes().forEach(function (box) { box.checked = all.checked; });
+    if (!all.checked) matching.checked = false;
   });
-  const org = document.getElementById("select-org");
-  org.addEventListener("change", function () {
-    if (!org.value) return;
-    rows().forEach(function (row) { box(row).checked = row.dataset.org === org.value; });
+  matching.addEventListener("change", function () {
+    if (matching.checked) { all.checked = true; boxes().forEach(function (box) { box.checked = true; }); }
   });
 })();
