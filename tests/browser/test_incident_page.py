@@ -38,3 +38,23 @@ def test_the_overview_fits_one_screen_and_sections_follow_the_back_button(page, 
     page.go_back()
     page.wait_for_url("**/incidents/INC-1/tickets")
     assert page.locator('nav.sections a[aria-current="page"]').inner_text() == "Tickets"
+
+
+def test_on_a_phone_the_header_keeps_its_last_lines_in_view_and_gives_the_rest_back(page, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{demo.url}/incidents/INC-1/tickets")
+    page.locator("#candidates-form").wait_for()
+    full = page.locator("#incident-head").bounding_box()["height"]
+    page.mouse.wheel(0, 3000)
+    page.wait_for_function("window.scrollY > 1000")
+    state = page.locator("#update-state").bounding_box()
+    tabs = page.locator("nav.sections").bounding_box()
+    screenshot(page, "incident-tickets-390-scrolled")
+    # The updates' state and the sections stay at the top, in a strip far shorter than the
+    # whole header, and the page still does not scroll sideways.
+    assert 0 <= state["y"] <= 12 and tabs["y"] > state["y"]
+    assert tabs["y"] + tabs["height"] <= 844 / 4 < full
+    assert "INC-1" in page.inner_text("#update-state")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("nav.sections").get_by_role("link", name="Timeline").click()
+    page.wait_for_url("**/incidents/INC-1/timeline")

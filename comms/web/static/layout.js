@@ -10,3 +10,30 @@
   document.addEventListener("DOMContentLoaded", reachable);
   window.addEventListener("resize", reachable);
 })();
+
+// On a phone the incident page's header would fill the screen: it scrolls away but for its
+// last lines (the updates' state and the sections), which stay at the top (comms.css).
+(function () {
+  const phone = window.matchMedia("(max-width:799.98px), (max-height:599.98px)");
+  function compact() {
+    const head = document.getElementById("incident-head");
+    if (!head) return;
+    head.classList.toggle("compact", phone.matches);
+    if (!phone.matches) {
+      head.style.top = "";
+      document.documentElement.style.scrollPaddingTop = "";
+      return;
+    }
+    const state = head.querySelector(".update-state");
+    const above = state.getBoundingClientRect().top - head.getBoundingClientRect().top - 4;
+    head.style.top = -Math.max(0, above) + "px";
+    document.documentElement.style.scrollPaddingTop = head.offsetHeight - above + 8 + "px";
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    compact();
+    document.querySelectorAll("#incident-head details").forEach(function (d) {
+      d.addEventListener("toggle", compact);
+    });
+  });
+  window.addEventListener("resize", compact);
+})();
