@@ -16,6 +16,8 @@ templates once (--sender-processes N sends from N processes of the scheduler's o
   tick published every update: 21.2 s;  last message accepted: 73.7 s (271 msg/s)
   first message p50 15.8 s  p99 21.1 s;  last message p50 73.4 s  p99 73.6 s  (goal 60 s: not met)
   same, two more runs: last message p99 88.1 s (load 21.4 -> 22.2), 120.5 s (load 10.1 -> 16.3)
+  with one commit a message (ca16f30): published 18.0 s, first p99 17.6 s, last p99 89.0 s
+  (225 msg/s, load 7.7 -> 15.5)
   32 connections, 2 sender processes: last message p99 128.9 s (load 17.7 -> 20.8), 115.9 s
   (load 21.4 -> 21.5): on two busy cores the processes only compete with the rest.
   default 4 connections (load 8.8 -> 15.7, before the JSON insert): published 17.5 s, last
