@@ -22,6 +22,7 @@ class RunningDemo:
     email: str
     password: str
     process: subprocess.Popen
+    zendesk: str = ""  # the sandbox's address, as the welcome prints it
 
     def output(self) -> str:
         return self.process.stdout.read() if self.process.stdout else ""
@@ -78,7 +79,8 @@ def demo(tmp_path_factory) -> Iterator[RunningDemo]:
         welcome = wait_for_welcome(process)
         email = re.search(r"sign in as\s+(\S+)", welcome).group(1)
         password = re.search(r"password\s+(\S+)", welcome).group(1)
-        yield RunningDemo(f"http://127.0.0.1:{port}", email, password, process)
+        zendesk = re.search(r"Zendesk\s+(\S+)", welcome).group(1)
+        yield RunningDemo(f"http://127.0.0.1:{port}", email, password, process, zendesk)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
