@@ -168,23 +168,13 @@ def change(
             service.change_status(db_session, incident, status=status, note=note, by=by, now=now)
         if auto_link is not None:
             incident.auto_link = auto_link
-        mark_pushing(
-            db_session,
-            incident,
-            severity=incident.severity != before[0],
-            status=incident.status != before[1],
-            settings=settings,
-            now=now,
-        )
+        changed = {
+            "severity": incident.severity != before[0],
+            "status": incident.status != before[1],
+        }
+        mark_pushing(db_session, incident, **changed, settings=settings, now=now)
     with committing(db_session):
-        push_change(
-            db_session,
-            incident,
-            severity=incident.severity != before[0],
-            status=incident.status != before[1],
-            settings=settings,
-            now=now,
-        )
+        push_change(db_session, incident, **changed, settings=settings, now=now)
 
 
 def set_parent(

@@ -1,4 +1,5 @@
-"""The whole night in one browser session: from declaring the incident to its follow-up."""
+"""The whole night in one browser session: from declaring the incident to its follow-up (review
+and report of the resolved incident found in the list)."""
 
 import re
 import time
@@ -133,6 +134,10 @@ def test_the_whole_path_from_declaring_to_the_follow_up(page, demo):
     found = page.locator("#incidents tbody tr")
     found.get_by_role("link", name=reference).wait_for()
     assert found.count() == 1 and "resolved" in found.inner_text()
+    screenshot(page, "resolved-in-the-list")
     found.get_by_role("link", name=re.compile("^Review")).click()
     assert page.url.endswith(f"/incidents/{reference}/after")
     page.get_by_role("heading", name="After the incident").first.wait_for()
+    page.go_back()
+    page.locator("#incidents").get_by_role("link", name="Report").click()
+    assert page.url.endswith(f"/incidents/{reference}/report")
