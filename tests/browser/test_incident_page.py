@@ -46,7 +46,11 @@ def test_on_a_phone_the_header_keeps_its_last_lines_in_view_and_gives_the_rest_b
     page.locator("#candidates-form").wait_for()
     full = page.locator("#incident-head").bounding_box()["height"]
     page.mouse.wheel(0, 3000)
-    page.wait_for_function("window.scrollY > 1000")
+    # Polled from here: the page's CSP forbids the eval that wait_for_function's polling uses.
+    for _ in range(100):
+        if page.evaluate("window.scrollY") > 1000:
+            break
+        page.wait_for_timeout(100)
     state = page.locator("#update-state").bounding_box()
     tabs = page.locator("nav.sections").bounding_box()
     screenshot(page, "incident-tickets-390-scrolled")
