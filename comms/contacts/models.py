@@ -39,7 +39,11 @@ class OrganizationPerson(Base):
     """A Zendesk end-user of an affected organisation, as of the last snapshot."""
 
     __tablename__ = "organization_people"
-    __table_args__ = (UniqueConstraint("incident_id", "organization_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "organization_id", "user_id"),
+        # Names of a page's requesters: a range of the incident's people, not all of them.
+        Index("ix_organization_people_incident_user", "incident_id", "user_id"),
+    )
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
@@ -54,7 +58,10 @@ class Requester(Base):
     """The requester of a linked ticket: a contact whatever their organisation."""
 
     __tablename__ = "requesters"
-    __table_args__ = (UniqueConstraint("incident_id", "ticket_id"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "ticket_id"),
+        Index("ix_requesters_incident_user", "incident_id", "user_id"),
+    )
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)

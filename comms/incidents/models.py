@@ -81,7 +81,11 @@ class TimelineEvent(Base):
 
     __tablename__ = "timeline_events"
     # The incident page reads the newest events first, a page at a time.
-    __table_args__ = (Index("ix_timeline_events_incident_at", "incident_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_timeline_events_incident_at", "incident_id", "at", "id"),
+        # The latest entry of a kind (an automatic update held): one step, not the whole timeline.
+        Index("ix_timeline_events_incident_kind", "incident_id", "kind", "id"),
+    )
 
     id: Mapped[intpk]
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
