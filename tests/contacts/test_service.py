@@ -38,7 +38,8 @@ def emails(contacts) -> list[str]:
 
 
 def timeline(db_session, incident) -> list[tuple[str, str]]:
-    rows = db_session.scalars(select(TimelineEvent).filter_by(incident_id=incident.id))
+    query = select(TimelineEvent).filter_by(incident_id=incident.id).order_by(TimelineEvent.id)
+    rows = db_session.scalars(query)
     return [(e.kind, e.summary) for e in rows]
 
 
