@@ -129,6 +129,12 @@ def _header(name: str, value: str) -> bytes:
     return SMTP.fold_binary(name, SMTP.header_store_parse(name, value)[1])
 
 
+@functools.lru_cache(maxsize=64)
+def _date_header(date: datetime) -> bytes:
+    """The Date line: the update's time, the same on every message of an update."""
+    return _header("Date", format_datetime(date))
+
+
 def _message_ids(name: str, ids: list[str]) -> bytes:
     """Message-IDs one after another, a new line before one that would pass 78 characters."""
     lines, line = [], f"{name}:"
@@ -192,7 +198,7 @@ def build_wire(
             _header("From", from_address),
             _header("To", str(to)),
             _header("Reply-To", reply_to),
-            _header("Date", format_datetime(date)),
+            _date_header(date),
             _header("Message-ID", _check_header("Message-ID", message_id)),
             _header("In-Reply-To", in_reply_to) if in_reply_to else b"",
             _message_ids("References", references) if references else b"",

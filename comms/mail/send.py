@@ -123,7 +123,9 @@ def _flat(message: EmailMessage | WireMessage) -> bytes:
 
 def _wire_bytes(message: EmailMessage | WireMessage) -> bytes:
     """Flatten with CRLF endings and dot-stuffing, ready to follow DATA."""
-    data = re.sub(rb"(?m)^\.", b"..", _flat(message))
+    data = _flat(message)
+    if data.startswith(b".") or b"\n." in data:  # rare: a search costs less than the regex
+        data = re.sub(rb"(?m)^\.", b"..", data)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import Update as Update_
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -35,10 +36,16 @@ def note(
         set_committed_value(update_row, "send_problem", problem)
 
 
-def clear(db_session: Session, update_id: int) -> None:
-    """The update is going out again: forget the problem."""
-    db_session.execute(
+def clear_statement() -> Update_:
+    """The statement `clear` runs, its update's id bound as `update_id` (the sender runs it
+    through its driver connection)."""
+    return (
         update(Update)
-        .where(Update.id == update_id, Update.send_problem != "")
+        .where(Update.id == bindparam("update_id"), Update.send_problem != "")
         .values(send_problem="")
     )
+
+
+def clear(db_session: Session, update_id: int) -> None:
+    """The update is going out again: forget the problem."""
+    db_session.execute(clear_statement(), {"update_id": update_id})
