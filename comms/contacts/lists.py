@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from comms.config import Settings
@@ -32,12 +32,14 @@ def affected_organizations(
 def organizations_page(
     db_session: Session, incident: Incident, *, size: int, after: int | None = None
 ) -> Page[AffectedOrganization]:
-    """One page of the affected organisations, priority clients first, then by name."""
-    last = case((AffectedOrganization.priority.is_(True), 0), else_=1)
+    """One page of the affected organisations, priority clients first, then by name.
+
+    In the expressions of `ix_affected_organizations_incident_order` (false sorts first)."""
+    not_priority = AffectedOrganization.priority.is_(False)
     return keyset_page(
         db_session,
         select(AffectedOrganization).where(AffectedOrganization.incident_id == incident.id),
-        (last, func.lower(AffectedOrganization.name), AffectedOrganization.organization_id),
+        (not_priority, func.lower(AffectedOrganization.name), AffectedOrganization.organization_id),
         id_column=AffectedOrganization.id,
         size=size,
         after=after,

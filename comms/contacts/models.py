@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from comms.db import Base, intpk, json_list
@@ -33,6 +33,18 @@ class AffectedOrganization(Base):
     contacts: Mapped[int] = mapped_column(
         default=0, server_default="0"
     )  # on the stored list, not excluded
+
+
+# The organisations' list order (priority clients first, then by name), so a page of the list
+# is a range of this index, not a sort of every organisation an outage touched. An index on
+# expressions: `organizations_page` must order by these same expressions.
+Index(
+    "ix_affected_organizations_incident_order",
+    AffectedOrganization.incident_id,
+    AffectedOrganization.priority.is_(False),
+    func.lower(AffectedOrganization.name),
+    AffectedOrganization.organization_id,
+)
 
 
 class OrganizationPerson(Base):
