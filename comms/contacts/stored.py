@@ -157,7 +157,10 @@ def contact_page(
     rows = list(db_session.execute(select_rows))
     more = len(rows) > size
     rows = rows[:size]
-    matches = _count_matches(db_session, incident, query)
+    if query.strip() and after is None and excluded and not more:
+        matches: int | None = len(rows)  # the whole of what matches is this page: no count
+    else:
+        matches = _count_matches(db_session, incident, query)
     return ContactPage(
         [_contact(r) for r in rows],
         rows[-1].position if more else None,
