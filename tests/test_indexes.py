@@ -10,12 +10,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 
 from comms import timeline
 from comms.actions.dashboard import dashboard
 from comms.contacts import service as contacts
-from comms.contacts.models import AffectedOrganization
+from comms.contacts.models import SEARCH_INDEX, AffectedOrganization, StoredContact
 from comms.incidents import tickets
 from comms.incidents.models import Incident, LinkedTicket
 from comms.updates import history, sender
@@ -62,7 +62,9 @@ def incident(db_session, clock, settings) -> Incident:
     return incident
 
 
-def plans(db_session, read: Callable[[], object]) -> list[tuple[str, str]]:
+def plans(
+    db_session, read: Callable[[], object], priced_out=("enable_seqscan", "enable_sort")
+) -> list[tuple[str, str]]:
     """Run `read`, then EXPLAIN every SELECT or UPDATE it sent: (statement, plan)."""
     sent: list[tuple[str, object]] = []
     connection = db_session.connection()
@@ -77,7 +79,7 @@ def plans(db_session, read: Callable[[], object]) -> list[tuple[str, str]]:
     finally:
         event.remove(connection, "before_cursor_execute", capture)
     # Price out what an index would spare: a plan that still scans or sorts has no index for it.
-    for setting in ("enable_seqscan", "enable_sort"):
+    for setting in priced_out:
         db_session.execute(text(f"SET LOCAL {setting} = off"))
     found = []
     cursor = connection.connection.dbapi_connection.cursor()
@@ -219,3 +221,40 @@ def test_a_page_of_organisations_is_read_in_the_index_order(db_session, incident
         assert_indexed(listed)
     for statement, plan in listed:
         assert "TEMP B-TREE" not in plan, f"{statement}\n{plan}"
+
+
+def test_a_rare_filter_finds_its_contacts_by_trigram_on_postgresql(postgres, db_session, incident):
+    """With pg_trgm (migration 0019), a name matching a few of 20,000 contacts is found in the
+    index, not by reading the list (the page 46 ms at 20,000, 30 at 1,000 without it)."""
+    available = "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"
+    if db_session.execute(text(available)).first() is None:
+        pytest.skip("pg_trgm is not available to this database")
+
+    many = [
+        {
+            "incident_id": incident.id,
+            "position": 100 + n,
+            "email": f"person{n}@client{n // 20}.example",
+            "organizations": [f"Client {n // 20}"],
+            "reasons": ["regular contact"],
+            "search_text": f"person {n} person{n}@client{n // 20}.example client {n // 20}",
+        }
+        for n in range(5000)
+    ]
+    db_session.execute(insert(StoredContact), many)
+    # What autovacuum does soon after: the GIN index's pending entries merged, statistics read.
+    db_session.execute(text(f"SELECT gin_clean_pending_list('{SEARCH_INDEX}')"))
+    db_session.execute(text("ANALYZE stored_contacts"))
+
+    def read() -> None:
+        contacts.contact_page(db_session, incident, size=2, query="pat o'brien")
+
+    # By the statistics of 5,000 rows, with only the scan of the whole table priced out.
+    found = [
+        (s, p)
+        for s, p in plans(db_session, read, priced_out=("enable_seqscan",))
+        if "search_text LIKE" in s
+    ]
+    assert found
+    for statement, plan in found:
+        assert SEARCH_INDEX in plan, f"{statement}\n{plan}"

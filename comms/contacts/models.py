@@ -97,6 +97,11 @@ class ContactOverride(Base):
     at: Mapped[datetime]
 
 
+# On PostgreSQL with pg_trgm, a GIN trigram index on `search_text` (migration 0019, not a
+# model's: SQLite has none): a filter for a rare name finds its rows without reading the list.
+SEARCH_INDEX = "ix_stored_contacts_search_trgm"
+
+
 class StoredContact(Base):
     """One row of the contact list as the rules last built it, kept in step with its inputs.
 
