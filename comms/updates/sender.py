@@ -21,7 +21,7 @@ import math
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -322,14 +322,43 @@ def _outcome_statement(keys: tuple[str, ...], counts_attempt: bool, only_sending
     )
 
 
-class _Driver:
-    """The hot statement of a PostgreSQL worker, run on its own connection's driver.
+# The outcomes of several workers' rows and the claim of as many next rows, in one statement:
+# the outcomes arrive as arrays, one element a row (NULL: the column keeps its value).
+GROUP_SQL = f"""
+WITH given AS (
+    SELECT * FROM unnest(
+        %(ids)s::bigint[], %(states)s::varchar[], %(replies)s::text[], %(attempts)s::bigint[],
+        %(sent_at)s::timestamptz[], %(next_attempt_at)s::timestamptz[], %(resent)s::boolean[]
+    ) AS given(id, state, smtp_reply, attempts, sent_at, next_attempt_at, uncertain_resent)
+), outcome AS (
+    UPDATE deliveries SET state = given.state, smtp_reply = given.smtp_reply,
+        attempts = given.attempts, sent_at = coalesce(given.sent_at, deliveries.sent_at),
+        next_attempt_at = coalesce(given.next_attempt_at, deliveries.next_attempt_at),
+        uncertain_resent = coalesce(given.uncertain_resent, deliveries.uncertain_resent)
+    FROM given
+    WHERE deliveries.id = given.id AND deliveries.claimed_by = %(token)s
+        AND deliveries.state IN ('sending', 'uncertain')
+), chosen AS MATERIALIZED (
+    SELECT id FROM deliveries WHERE state = 'pending' ORDER BY position, id
+    LIMIT %(size)s FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries SET state = 'sending', claimed_by = %(token)s, claimed_at = %(now)s,
+    dispatched_at = %(now)s
+WHERE id IN (SELECT id FROM chosen) AND state = 'pending'
+RETURNING {", ".join(column.name for column in CLAIMED)}
+"""
+# At most this many workers' outcomes go in one statement.
+GROUP_MOST = 64
 
-    The outcome-and-next-claim statement and its commit run once per message; through
-    SQLAlchemy's execution and the session's commit they cost about as much of the sender's
-    CPU as building the message. Here each shape is compiled once to SQL and run on the
-    psycopg connection beneath the session's (which psycopg prepares on the server), and
-    committed there, always between two of the session's transactions, never inside one.
+
+class _Driver:
+    """The hot statement of a PostgreSQL sender, run on a worker's connection's driver.
+
+    Through SQLAlchemy's execution and the session's commit, the outcome-and-next-claim
+    statement cost about as much of the sender's CPU as building the message. Here it runs
+    on the psycopg connection beneath the session's (which psycopg prepares on the server)
+    and is committed there, always between two of the session's transactions, never inside
+    one.
     """
 
     def __init__(self, connection: Connection) -> None:
@@ -344,38 +373,67 @@ class _Driver:
         return compiled.string, dict(compiled.params)
 
     def run(self, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a Core statement, compiled once, with these values; its rows, if any."""
         sql, defaults = self._compiled(statement, self.dialect)
+        return self.run_sql(sql, {**defaults, **parameters})
+
+    def run_sql(self, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         with self.raw.cursor() as cursor:
-            cursor.execute(sql, {**defaults, **parameters})
+            cursor.execute(sql, parameters)
             return cursor.fetchall() if cursor.description else []
 
-    def record_and_claim(
-        self,
-        row: Claimed,
-        kind: str,
-        outcome: SendOutcome,
-        *,
-        token: str,
-        now: datetime,
-        clear: bool,
-    ) -> tuple[str, list[Claimed]]:
-        """`_record_and_claim`, and the update's problem cleared if the row was sent and
-        `clear`; the caller commits (rolled back here on an error)."""
-        attempts = row.attempts + 1
-        state, values = _outcome_values(
-            kind, row.uncertain_resent, outcome, now=now, attempts=attempts
-        )
-        parameters = _outcome_parameters(state, values, row.id, token)
-        parameters.update(token=token, now=now, size=1)  # the clock's times are aware, UTC
-        try:
-            statement = _claim_after_outcome_statement(tuple(sorted(values)))
-            taken = [Claimed(*each) for each in self.run(statement, parameters)]
-            if state == "sent" and clear:
-                self.run(problems.clear_statement(), {"update_id": row.update_id})
-        except BaseException:
-            self.raw.rollback()
-            raise
-        return state, taken
+
+@dataclass(eq=False)
+class _Request:
+    """One worker's outcome waiting for the group's statement, and what it brought back."""
+
+    row: Claimed
+    kind: str
+    outcome: SendOutcome
+    clear: bool  # the update's held-up problem is cleared if the row was sent
+    woken: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False  # woken to run the next statement for the others
+    state: str = ""
+    taken: Taken | None = None
+    error: BaseException | None = None
+
+
+class _Group:
+    """Group commit for a sender's PostgreSQL workers: each worker's outcome and next claim go
+    in one statement and one commit with those of the workers waiting at the same time.
+
+    The first worker to arrive runs the statement on its connection for everyone queued; those
+    arriving meanwhile queue for the next, run by the first of them. Every worker still waits
+    for the commit of its own outcome and claim before it sends, so a sender killed at any
+    moment leaves at most one row per connection without its outcome, as before; the database
+    does one statement, one commit (one WAL flush) and one move of the counts for the lot.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Request] = []
+        self._leading = False
+        self.updates: dict[int, tuple[Update, Incident]] = {}  # read once for all workers
+
+    def submit(self, request: _Request, worker: _Worker) -> None:
+        """Wait until the request's statement is committed (or failed), running it if first."""
+        with self._lock:
+            self._queue.append(request)
+            leading = not self._leading
+            self._leading = True
+        if not leading:
+            request.woken.wait()
+            if not request.lead:
+                return
+        with self._lock:  # the queue is never left without a leader: this request is first
+            batch, self._queue = self._queue[:GROUP_MOST], self._queue[GROUP_MOST:]
+        worker.run_group(batch, self)  # wakes every request of the batch but this one
+        with self._lock:
+            if self._queue:
+                self._queue[0].lead = True
+                self._queue[0].woken.set()
+            else:
+                self._leading = False
 
 
 class _Shared:
@@ -389,6 +447,7 @@ class _Shared:
         self.renderer = EmailRenderer(settings)
         self.pace = Pace(settings.smtp.max_per_second)
         self.report = SendReport()
+        self.group = _Group()  # PostgreSQL's workers commit together
         self.left = limit
         self.stopped = False
         self.ended = threading.Event()  # set each time a worker ends
@@ -557,38 +616,74 @@ class _Worker:
         return (taken[0], update_row, incident) if taken else None
 
     def _next_by_driver(self, waiting: Outcome) -> Taken | None:
-        """`_next` on PostgreSQL, its statement and commit through the driver.
+        """`_next` on PostgreSQL: the statement and its commit shared with the other workers
+        waiting at the same moment (`_Group`)."""
+        row, kind, outcome = waiting
+        request = _Request(row, kind, outcome, clear=row.update_id not in self.cleared)
+        self.shared.group.submit(request, self)
+        if request.error is not None:
+            raise request.error
+        found = request.taken or self._next(None, claim_next=True)  # else a due retry
+        self.shared.count(request.state)
+        if request.state == "sent":
+            self.cleared.add(row.update_id)
+        return found
 
-        A row of an update this worker has not read yet is read by the session inside the
-        driver's transaction (one connection: the session's begin sends nothing), and the
-        session's commit commits both, so an error in the read gives the row back.
+    def run_group(self, batch: list[_Request], group: _Group) -> None:
+        """Write the outcomes of these requests and claim as many rows, on this worker's
+        connection, in one statement and one commit; wake each request but this worker's.
+
+        The update of a row claimed is read, when new, by this worker's session inside the
+        same transaction (one connection: the session's begin sends nothing), and the
+        session's commit commits both, so an error in the read gives the rows back.
         """
         assert self.driver is not None
-        row, kind, outcome = waiting
-        state, taken = self.driver.record_and_claim(
-            row,
-            kind,
-            outcome,
-            token=self.shared.token,
-            now=self.clock.now(),
-            clear=row.update_id not in self.cleared,
-        )
+        now = self.clock.now()  # aware and UTC, as the column's type would make it
         try:
-            if taken and taken[0].update_id not in self.updates:
-                self._update_of(taken[0].update_id)
+            written = [self._outcome_of(request, now) for request in batch]
+            parameters: dict[str, Any] = {
+                "token": self.shared.token,
+                "now": now,
+                "size": len(batch),
+                **{key: [each[key] for each in written] for key in written[0]},
+            }
+            claimed = [Claimed(*each) for each in self.driver.run_sql(GROUP_SQL, parameters)]
+            sent = {r.row.update_id for r in batch if r.clear and r.state == "sent"}
+            for update_id in sorted(sent):
+                self.driver.run(problems.clear_statement(), {"update_id": update_id})
+            new = sorted({row.update_id for row in claimed} - group.updates.keys())
+            for update_id in new:
+                group.updates[update_id] = self._update_of(update_id)
+            if new:
                 self.db_session.commit()
-            else:
-                self.driver.raw.commit()
-        except BaseException:
+            self.driver.raw.commit()  # the session's commit may send none: it read nothing new
+            for request, row in zip(batch, claimed, strict=False):
+                request.taken = (row, *group.updates[row.update_id])
+        except BaseException as error:
             self.driver.raw.rollback()
-            raise
-        found = self._next(None, claim_next=True) if not taken else None  # a due retry
-        self.shared.count(state)
-        if state == "sent":
-            self.cleared.add(row.update_id)
-        if taken:
-            return (taken[0], *self.updates[taken[0].update_id])
-        return found
+            group.updates.clear()
+            for request in batch:
+                request.error = error
+        for request in batch:
+            request.woken.set()
+
+    @staticmethod
+    def _outcome_of(request: _Request, now: datetime) -> dict[str, Any]:
+        """One request's outcome as the group statement's array elements."""
+        attempts = request.row.attempts + 1
+        state, values = _outcome_values(
+            request.kind, request.row.uncertain_resent, request.outcome, now=now, attempts=attempts
+        )
+        request.state = state
+        return {
+            "ids": request.row.id,
+            "states": state,
+            "replies": values["smtp_reply"],
+            "attempts": attempts,
+            "sent_at": values.get("sent_at"),
+            "next_attempt_at": values.get("next_attempt_at"),
+            "resent": values.get("uncertain_resent"),
+        }
 
     def _update_of(self, update_id: int) -> tuple[Update, Incident]:
         if update_id not in self.updates:
