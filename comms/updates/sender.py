@@ -393,6 +393,7 @@ class _Request:
     clear: bool  # the update's held-up problem is cleared if the row was sent
     woken: threading.Event = field(default_factory=threading.Event)
     lead: bool = False  # woken to run the next statement for the others
+    alone: bool = False  # the statement failed for the lot: run it again on its own
     state: str = ""
     taken: Taken | None = None
     error: BaseException | None = None
@@ -427,7 +428,7 @@ class _Group:
                 return
         with self._lock:  # the queue is never left without a leader: this request is first
             batch, self._queue = self._queue[:GROUP_MOST], self._queue[GROUP_MOST:]
-        worker.run_group(batch, self)  # wakes every request of the batch but this one
+        worker.run_group(batch, self.updates)  # wakes every request of the batch
         with self._lock:
             if self._queue:
                 self._queue[0].lead = True
@@ -621,6 +622,9 @@ class _Worker:
         row, kind, outcome = waiting
         request = _Request(row, kind, outcome, clear=row.update_id not in self.cleared)
         self.shared.group.submit(request, self)
+        if request.alone:  # one row refused, or one connection broken, fails only its own
+            request = _Request(row, kind, outcome, clear=request.clear)
+            self.run_group([request], self.updates)
         if request.error is not None:
             raise request.error
         found = request.taken or self._next(None, claim_next=True)  # else a due retry
@@ -629,9 +633,11 @@ class _Worker:
             self.cleared.add(row.update_id)
         return found
 
-    def run_group(self, batch: list[_Request], group: _Group) -> None:
+    def run_group(self, batch: list[_Request], updates: dict[int, tuple[Update, Incident]]) -> None:
         """Write the outcomes of these requests and claim as many rows, on this worker's
-        connection, in one statement and one commit; wake each request but this worker's.
+        connection, in one statement and one commit, then wake them. If it fails, each
+        request of a batch of several is run again alone, by its own worker on its own
+        connection; a request alone gets the error.
 
         The update of a row claimed is read, when new, by this worker's session inside the
         same transaction (one connection: the session's begin sends nothing), and the
@@ -651,19 +657,22 @@ class _Worker:
             sent = {r.row.update_id for r in batch if r.clear and r.state == "sent"}
             for update_id in sorted(sent):
                 self.driver.run(problems.clear_statement(), {"update_id": update_id})
-            new = sorted({row.update_id for row in claimed} - group.updates.keys())
+            new = sorted({row.update_id for row in claimed} - updates.keys())
             for update_id in new:
-                group.updates[update_id] = self._update_of(update_id)
+                updates[update_id] = self._update_of(update_id)
             if new:
                 self.db_session.commit()
             self.driver.raw.commit()  # the session's commit may send none: it read nothing new
             for request, row in zip(batch, claimed, strict=False):
-                request.taken = (row, *group.updates[row.update_id])
+                request.taken = (row, *updates[row.update_id])
         except BaseException as error:
             self.driver.raw.rollback()
-            group.updates.clear()
+            self.db_session.rollback()
+            updates.clear()
             for request in batch:
-                request.error = error
+                request.taken = None
+                request.alone = len(batch) > 1
+                request.error = None if request.alone else error
         for request in batch:
             request.woken.set()
 

@@ -72,3 +72,24 @@ def test_a_refused_outcome_is_settled_uncertain_and_the_rest_are_sent(
     reply = db_session.scalar(select(Delivery.smtp_reply).where(Delivery.email == REFUSED))
     assert reply is not None and "could not be recorded" in reply
     assert "database error" in caplog.text and "refused by the test" in caplog.text
+
+
+def test_a_refused_outcome_among_connections_committing_together_settles_only_its_row(
+    db_session, sessions, settings, clock, catcher, make_incident
+):
+    """On PostgreSQL the connections write their outcomes in one statement: one refused must
+    not take the others' down with it (they were sent: they stay sent, each once)."""
+    incident = make_incident(contacts=24)
+    update = publish(
+        db_session, incident, message="Slow.", by=BY, now=clock.now(), settings=settings
+    )
+    db_session.commit()
+    several = replace(settings, smtp=replace(settings.smtp, connections=4))
+    with refusing_sent(db_session.get_bind(), REFUSED):
+        report = send_pending(sessions, several, clock=clock)
+    everyone = [contact_address(n) for n in range(1, 25)]
+    assert (report.sent, report.uncertain) == (23, 1)
+    assert states(db_session, update) == {
+        address: "uncertain" if address == REFUSED else "sent" for address in everyone
+    }
+    assert received_by(catcher) == dict.fromkeys(everyone, 1)
