@@ -8,7 +8,16 @@ update and delivers them to a relay of our own (bench/relay.py) that answers eve
 after --delay-ms. Prints the time from the due minute until the relay accepted the last
 message, and how late each update's first and last message was (p50, p99, max).
 
-Measured on 2026-12-02 (2-CPU machine shared with five other sessions), the scheduler now
+Measured on 2026-12-02 19:08-19:10 (2-CPU machine shared with other sessions' tests and
+benchmarks), with the PostgreSQL sender's statement run on the driver and its workers
+committing together (the command above, --connections 32, database bench_h13):
+  tick published every update: 14.5-15.0 s;  last message accepted: 62.2-66.8 s (300-321 msg/s)
+  first message p99 14.4-14.9 s;  last message p50 62.0-66.5 s  p99 62.1 s (load 8.6 -> 8.5),
+  66.7 s (load 8.2 -> 8.8)  (goal 60 s: not met, by 2-7 s); a run before the per-worker retry
+  of a failed group statement: p99 56.2 s (load 10.3 -> 10.1, 356 msg/s).
+  The driver alone, before committing together (d9577e7): p99 62.6 s (load 10.1 -> 11.7).
+  PostgreSQL's CPU a message (/proc, bench/send.py's update at 0 ms): 1.1-1.2 ms -> 0.83 ms.
+Earlier the same day (five other sessions on the machine), the scheduler now
 waking its sender after each update it publishes, the sender opening more connections as
 more falls due, a publish writing its deliveries as one JSON statement and compiling the
 templates once (--sender-processes N sends from N processes of the scheduler's own):
@@ -25,12 +34,14 @@ templates once (--sender-processes N sends from N processes of the scheduler's o
   Before these changes, in the same session: 32 connections 80.0 s (load 2.3 -> 10.1),
   90.6 s (load 3.2 -> 9.2), 82.0 s; the earlier session's 269-303 s were at load 8-36.
 The numbers move with the load more than with the changes. The last message of every update
-goes out within 60 s only if 20,000 messages go out in under a minute (about 330 a second):
-the relay allows 1,280 at 32 connections, but each message costs about 5.5 ms of CPU here
-(the sender 2.9 ms, PostgreSQL 1.8 ms, the relay 0.8 ms: top during a run), so two cores,
-shared, cannot do it; PostgreSQL's backends wait mostly for the client (pg_stat_activity:
-527 of 660 samples idle, 36 in WAL writes), so the connections are busy and the sender's
-Python is the cost (comms/updates/sender.py's per-message statements and commits).
+goes out within 60 s only if 20,000 messages go out in under a minute (about 330 a second,
+from the publish's 15 s on about 440): the relay allows 1,280 at 32 connections, and the CPU
+is the limit. Before: about 5.5 ms a message (the sender 2.9 ms, PostgreSQL 1.8 ms, the relay
+0.8 ms: top during a run). Now, measured by getrusage and /proc on bench/send.py's update:
+the sender 1.1-1.4 ms, PostgreSQL 0.83 ms, the relay 1.3-1.5 ms (its start included), about
+3.5 ms, so two cores would carry about 570 a second if the machine were ours; shared at load
+8-10 it carried 300-356. What is left is the sender's Python: the statement through psycopg
+28% of it, building the message 20% (Jinja 15%), smtplib 17% (py-spy --gil).
 """
 
 from __future__ import annotations
