@@ -32,8 +32,8 @@ def test_declare_create_parent_link_two_candidates(page, demo):
     boxes.nth(1).check()
     page.get_by_role("button", name="Link selected").click()
 
+    # The link runs as an operation: the page shows its progress and reloads when it is done.
     linked = page.locator("#linked-tickets")
-    linked.wait_for(timeout=60_000)
     for ticket_id in chosen:
-        assert linked.get_by_role("link", name=ticket_id).is_visible()
+        linked.get_by_role("link", name=ticket_id, exact=True).wait_for(timeout=60_000)
     screenshot(page, f"linked-{reference}")
