@@ -33,6 +33,11 @@ def test_declare_create_parent_link_two_candidates(page, demo):
     page.get_by_role("button", name="Link selected").click()
 
     # The link runs as an operation: the page shows its progress and reloads when it is done.
+    finished = page.locator(
+        "#operation:not([data-state=queued]):not([data-state=running])", has_text="Linking"
+    )
+    finished.wait_for(timeout=120_000)
+    assert finished.get_attribute("data-state") == "done", finished.inner_text()
     linked = page.locator("#linked-tickets")
     for ticket_id in chosen:
         linked.get_by_role("link", name=ticket_id, exact=True).wait_for(timeout=60_000)

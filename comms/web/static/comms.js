@@ -7,8 +7,14 @@
   const box = document.getElementById("operation");
   if (!box || !["queued", "running"].includes(box.dataset.state)) return;
   const poll = async () => {
-    const answer = await fetch(box.dataset.url, {headers: {"Accept": "application/json"}});
-    const data = await answer.json();
+    let data;
+    try {
+      const answer = await fetch(box.dataset.url, {headers: {"Accept": "application/json"}});
+      data = await answer.json();
+    } catch (error) {  // a busy or restarting server: keep following, a little slower
+      setTimeout(poll, 3000);
+      return;
+    }
     document.getElementById("operation-state").textContent = data.state;
     const bar = document.getElementById("operation-progress");
     bar.max = data.total || 1; bar.value = data.done;
