@@ -2,26 +2,26 @@
 // behaviour lives here, switched on by the elements the page has; URLs come from data-* attributes.
 "use strict";
 
+// Read a progress address and hand its JSON to `use`. A request that fails (a busy or restarting
+// server) is tried again a little later, so a page following work never stops following it.
+function followJSON(url, use) {
+  fetch(url, {headers: {"Accept": "application/json"}})
+    .then(function (answer) { return answer.json(); })
+    .then(use, function () { setTimeout(function () { followJSON(url, use); }, 3000); });
+}
+
 // A bulk link, merge or solve: follow its progress, then show the section again with its outcome.
 (function () {
   const box = document.getElementById("operation");
   if (!box || !["queued", "running"].includes(box.dataset.state)) return;
-  const poll = async () => {
-    let data;
-    try {
-      const answer = await fetch(box.dataset.url, {headers: {"Accept": "application/json"}});
-      data = await answer.json();
-    } catch (error) {  // a busy or restarting server: keep following, a little slower
-      setTimeout(poll, 3000);
-      return;
-    }
+  const poll = () => followJSON(box.dataset.url, (data) => {
     document.getElementById("operation-state").textContent = data.state;
     const bar = document.getElementById("operation-progress");
     bar.max = data.total || 1; bar.value = data.done;
     document.getElementById("operation-count").textContent = data.done + " / " + data.total;
     if (data.state === "queued" || data.state === "running") { setTimeout(poll, 1000); return; }
     window.location.reload();
-  };
+  });
   setTimeout(poll, 800);
 })();
 
@@ -64,13 +64,11 @@
   }
   const progress = document.getElementById("contacts-progress");
   if (progress && progress.dataset.url) {
-    const poll = function () {
-      fetch(progress.dataset.url).then(function (r) { return r.json(); }).then(function (job) {
-        if (!job.running) { window.location.reload(); return; }
-        progress.textContent = "Reading the contacts from Zendesk: " + job.done + " of " + (job.total || "?") + " organisations… " + (job.note || "");
-        setTimeout(poll, 1000);
-      });
-    };
+    const poll = () => followJSON(progress.dataset.url, (job) => {
+      if (!job.running) { window.location.reload(); return; }
+      progress.textContent = "Reading the contacts from Zendesk: " + job.done + " of " + (job.total || "?") + " organisations… " + (job.note || "");
+      setTimeout(poll, 1000);
+    });
     setTimeout(poll, 1000);
   }
 })();
@@ -125,9 +123,7 @@
 
   const history = document.getElementById("update-history");
   if (history && history.dataset.progressUrl) {
-    const poll = async () => {
-      const response = await fetch(history.dataset.progressUrl);
-      const body = await response.json();
+    const poll = () => followJSON(history.dataset.progressUrl, (body) => {
       for (const update of body.updates) {
         const row = history.querySelector('tr[data-update="' + update.number + '"]');
         if (!row) continue;
@@ -140,7 +136,7 @@
       }
       // Done: say so, then read the page again for the failures and their replies.
       if (body.in_progress) setTimeout(poll, 2000); else setTimeout(function () { location.reload(); }, 3000);
-    };
+    });
     setTimeout(poll, 1000);
   }
 })();
