@@ -56,6 +56,17 @@ def page(browser, demo) -> Iterator:  # noqa: F811
     context.close()
 
 
+def finished_operation(page, doing: str, timeout: float = 120_000):
+    """The operation box once the operation it follows (`doing`: "Linking", "Merging"...) has
+    ended and the page has reloaded to show it. The page's own script reloads when it ends, so a
+    test that reloads too races it ("frame was detached"); this waits for the reloaded page."""
+    box = page.locator(
+        "#operation:not([data-state=queued]):not([data-state=running])", has_text=doing
+    )
+    box.wait_for(timeout=timeout)
+    return box
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import finished_operation, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +33,7 @@ def test_declare_create_parent_link_two_candidates(page, demo):
     page.get_by_role("button", name="Link selected").click()
 
     # The link runs as an operation: the page shows its progress and reloads when it is done.
-    finished = page.locator(
-        "#operation:not([data-state=queued]):not([data-state=running])", has_text="Linking"
-    )
-    finished.wait_for(timeout=120_000)
+    finished = finished_operation(page, "Linking")
     assert finished.get_attribute("data-state") == "done", finished.inner_text()
     linked = page.locator("#linked-tickets")
     for ticket_id in chosen:

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import finished_operation, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -60,9 +60,7 @@ def test_the_whole_path_from_declaring_to_the_follow_up(page, demo):
     for _ in range(5):  # a poll already running when they wrote (the scheduler's) is joined
         with page.expect_navigation():
             page.get_by_role("button", name="Find candidate tickets in Zendesk").click()
-        page.locator("#operation-state").filter(has_text=re.compile("done|failed")).wait_for(
-            timeout=60_000
-        )
+        finished_operation(page, "Finding candidate tickets")
         if groups.count() >= 2:
             break
     screenshot(page, f"path-candidates-{reference}")
@@ -70,8 +68,9 @@ def test_the_whole_path_from_declaring_to_the_follow_up(page, demo):
     linked_group = groups.nth(0)
     linked_ids = re.findall(r"^(\d+) ", linked_group.locator("ul").inner_text(), re.MULTILINE)
     linked_group.get_by_role("button", name=re.compile("^Link all")).click()
+    linking = finished_operation(page, "Linking")
+    assert linking.get_attribute("data-state") == "done", linking.inner_text()
     linked = page.locator("#linked-tickets")
-    linked.wait_for(timeout=60_000)
     for ticket_id in linked_ids:
         linked.get_by_role("link", name=ticket_id).wait_for(timeout=60_000)
 
@@ -88,14 +87,10 @@ def test_the_whole_path_from_declaring_to_the_follow_up(page, demo):
     assert "close it" in sources.first.inner_text()
     screenshot(page, f"path-merge-confirm-{reference}")
     page.get_by_role("button", name=re.compile("^Merge, I understand")).click()
+    merging = finished_operation(page, "Merging")  # a worker asks Zendesk to merge
+    assert merging.get_attribute("data-state") == "done", merging.inner_text()
     ledger = f"Into {target_id}: {', '.join(source_ids)} — done"
-    for _ in range(30):  # the merge runs in a worker: the ledger says when Zendesk has done it
-        if ledger in page.locator("main").inner_text():
-            break
-        time.sleep(1)
-        page.reload()
-    else:
-        pytest.fail(f"the merge never finished: {page.locator('main').inner_text()}")
+    assert ledger in page.locator("main").inner_text()
 
     # The contacts: the list is built from the organisations.
     section(page, reference, "Contacts")
