@@ -1,19 +1,36 @@
 """Benchmark: send_pending against a raw smtplib loop, to a relay answering after 0 and 25 ms.
 
-Run: .venv/bin/python bench/send.py [--contacts 5000] [--delays 0,25] [--database-url URL]...
+Run: .venv/bin/python bench/send.py [--contacts 5000] [--delays 0,25] [--connections 4,32]
+     [--database-url URL]...
 
 Without --database-url it runs on a temporary SQLite file, and also on PostgreSQL when
 COMMS_BENCH_DATABASE_URL names a database called *bench* or *test* (it is emptied). For each
 database and relay delay, in the same run: comms publishes one update to every contact and
-send_pending delivers it over [smtp] connections (default 4), building and recording each
-message; then a raw smtplib loop sends messages built and flattened beforehand over one
-connection to the same relay, with no database. The relay runs in its own process
-(bench/relay.py) and checks that every contact got exactly one message.
+send_pending delivers it over [smtp] connections (4, the default, then 32), building and
+recording each message; then a raw smtplib loop sends messages built and flattened
+beforehand over one connection to the same relay, with no database. The relay runs in its
+own process (bench/relay.py) and checks that every contact got exactly one message.
 
 The raw loop's rate does not change with how many messages it sends, so at 25 ms it sends
 only --raw-messages (default 300, 30 s) of them; comms always sends all of them.
 
-Results (5,000 contacts, 4 connections, relay offering PIPELINING; 2-CPU machine shared with
+Results on 2026-12-03 (2-CPU machine, quiet: load 0.3-0.7; the command: .venv/bin/python
+bench/send.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_send
+--database-url sqlite:////tmp/send.sqlite), before SQLite's workers committed together:
+  postgresql  0 ms   4 connections  comms  768 msg/s  raw 1061 msg/s  ratio 0.72x
+  postgresql  0 ms  32 connections  comms 1170 msg/s  raw 1113 msg/s  ratio 1.05x
+  postgresql 25 ms   4 connections  comms   71 msg/s  raw   10 msg/s  ratio 7.23x
+  postgresql 25 ms  32 connections  comms  248 msg/s  raw   10 msg/s  ratio 25.44x
+  sqlite      0 ms   4 connections  ratio 0.71x;  32 connections  ratio 0.73x (832 msg/s)
+  sqlite     25 ms   4 connections  ratio 7.42x;  32 connections  ratio 27.81x
+After (the same machine, /tmp/cpu.py around one send_pending of the same update, 5,000
+contacts): sqlite 0 ms 4 connections 987 msg/s vs raw 1134 (0.87x), 32 connections 1428
+msg/s vs raw 1152 (1.24x). At 0 ms the sender waits on its database between messages, so
+more connections fill the wait: at 4 comms stays under the raw loop on both databases, at 32
+it passes it. CPU a message at 4 connections, PostgreSQL: sender 0.69 ms, PostgreSQL 0.40 ms,
+relay 0.52 ms; at 32: 0.56, 0.07, 0.45 (the commits shared by more workers).
+
+Earlier results (5,000 contacts, 4 connections, relay offering PIPELINING; 2-CPU machine shared with
 other sessions' tests and benchmarks, so the numbers move with the load), 2026-12-02 18:58,
 load average 9.0 -> 5.2, with the PostgreSQL sender's statement run on the driver and its
 workers committing together (the command: .venv/bin/python bench/send.py --database-url
@@ -176,7 +193,11 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=5000)
     parser.add_argument("--delays", default="0,25", help="relay reply delays in ms")
     parser.add_argument("--raw-messages", type=int, default=300, help="raw loop at >0 ms")
-    parser.add_argument("--connections", type=int, default=SmtpSettings().connections)
+    parser.add_argument(
+        "--connections",
+        default=f"{SmtpSettings().connections},32",
+        help="comma-separated [smtp] connections to measure (default: the default, and 32)",
+    )
     parser.add_argument("--database-url", action="append", default=[])
     args = parser.parse_args()
     urls = args.database_url
@@ -185,11 +206,13 @@ def main() -> int:
         urls = [f"sqlite:///{folder}/bench.sqlite"]
         if os.environ.get("COMMS_BENCH_DATABASE_URL"):
             urls.append(os.environ["COMMS_BENCH_DATABASE_URL"])
+    counts = [int(each) for each in args.connections.split(",")]
     for url in urls:
         for delay in (int(each) for each in args.delays.split(",")):
             raw_count = args.contacts if delay == 0 else args.raw_messages
-            line = measure(url, delay, args.contacts, raw_count, args.connections)
-            print(line, flush=True)
+            for connections in counts:
+                line = measure(url, delay, args.contacts, raw_count, connections)
+                print(line, flush=True)
     return 0
 
 

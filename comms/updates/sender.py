@@ -400,8 +400,9 @@ class _Request:
 
 
 class _Group:
-    """Group commit for a sender's PostgreSQL workers: each worker's outcome and next claim go
-    in one statement and one commit with those of the workers waiting at the same time.
+    """Group commit for a sender's workers: each worker's outcome and next claim go in one
+    commit with those of the workers waiting at the same time (one statement on PostgreSQL,
+    one for each set of columns the outcomes write and one claim on SQLite).
 
     The first worker to arrive runs the statement on its connection for everyone queued; those
     arriving meanwhile queue for the next, run by the first of them. Every worker still waits
@@ -448,7 +449,7 @@ class _Shared:
         self.renderer = EmailRenderer(settings)
         self.pace = Pace(settings.smtp.max_per_second)
         self.report = SendReport()
-        self.group = _Group()  # PostgreSQL's workers commit together
+        self.group = _Group()  # the workers commit together
         self.left = limit
         self.stopped = False
         self.ended = threading.Event()  # set each time a worker ends
@@ -575,8 +576,8 @@ class _Worker:
 
         So a worker stopped at any moment leaves at most one row without its outcome.
         """
-        if waiting is not None and claim_next and self.driver is not None:
-            return self._next_by_driver(waiting)
+        if waiting is not None and claim_next:
+            return self._next_together(waiting)
         now = self.clock.now()
         taken: list[Claimed] = []
         state = ""
@@ -616,9 +617,9 @@ class _Worker:
                 self.cleared.add(waiting[0].update_id)
         return (taken[0], update_row, incident) if taken else None
 
-    def _next_by_driver(self, waiting: Outcome) -> Taken | None:
-        """`_next` on PostgreSQL: the statement and its commit shared with the other workers
-        waiting at the same moment (`_Group`)."""
+    def _next_together(self, waiting: Outcome) -> Taken | None:
+        """`_next`, its statements and their commit shared with the other workers waiting at
+        the same moment (`_Group`)."""
         row, kind, outcome = waiting
         request = _Request(row, kind, outcome, clear=row.update_id not in self.cleared)
         self.shared.group.submit(request, self)
@@ -643,30 +644,31 @@ class _Worker:
         same transaction (one connection: the session's begin sends nothing), and the
         session's commit commits both, so an error in the read gives the rows back.
         """
-        assert self.driver is not None
         now = self.clock.now()  # aware and UTC, as the column's type would make it
         try:
             written = [self._outcome_of(request, now) for request in batch]
-            parameters: dict[str, Any] = {
-                "token": self.shared.token,
-                "now": now,
-                "size": len(batch),
-                **{key: [each[key] for each in written] for key in written[0]},
-            }
-            claimed = [Claimed(*each) for each in self.driver.run_sql(GROUP_SQL, parameters)]
+            if self.driver is not None:
+                claimed = self._group_statement(written, now)
+            else:
+                claimed = self._group_statements(batch, written, now)
             sent = {r.row.update_id for r in batch if r.clear and r.state == "sent"}
             for update_id in sorted(sent):
-                self.driver.run(problems.clear_statement(), {"update_id": update_id})
+                if self.driver is not None:
+                    self.driver.run(problems.clear_statement(), {"update_id": update_id})
+                else:
+                    problems.clear(self.db_session, update_id)
             new = sorted({row.update_id for row in claimed} - updates.keys())
             for update_id in new:
                 updates[update_id] = self._update_of(update_id)
-            if new:
+            if new or self.driver is None:
                 self.db_session.commit()
-            self.driver.raw.commit()  # the session's commit may send none: it read nothing new
+            if self.driver is not None:
+                self.driver.raw.commit()  # the session's commit may send none: it read nothing
             for request, row in zip(batch, claimed, strict=False):
                 request.taken = (row, *updates[row.update_id])
         except BaseException as error:
-            self.driver.raw.rollback()
+            if self.driver is not None:
+                self.driver.raw.rollback()
             self.db_session.rollback()
             updates.clear()
             for request in batch:
@@ -675,6 +677,42 @@ class _Worker:
                 request.error = None if request.alone else error
         for request in batch:
             request.woken.set()
+
+    def _group_statement(self, written: list[dict[str, Any]], now: datetime) -> list[Claimed]:
+        """PostgreSQL: the outcomes and the claim in one statement, on the driver."""
+        assert self.driver is not None
+        parameters: dict[str, Any] = {
+            "token": self.shared.token,
+            "now": now,
+            "size": len(written),
+            **{key: [each[key] for each in written] for key in written[0]},
+        }
+        return [Claimed(*each) for each in self.driver.run_sql(GROUP_SQL, parameters)]
+
+    def _group_statements(
+        self, batch: list[_Request], written: list[dict[str, Any]], now: datetime
+    ) -> list[Claimed]:
+        """SQLite (no UPDATE inside WITH): the outcomes, one statement for each set of columns
+        they write, then the claim of as many rows, in the session's transaction. Its one
+        writer takes the outcomes' lock first, so no read comes before a write."""
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for request, each in zip(batch, written, strict=True):
+            values = {
+                "smtp_reply": each["replies"],
+                "attempts": each["attempts"],
+                "sent_at": each["sent_at"],
+                "next_attempt_at": each["next_attempt_at"],
+                "uncertain_resent": each["resent"],
+            }
+            values = {key: value for key, value in values.items() if value is not None}
+            parameters = _outcome_parameters(
+                each["states"], values, request.row.id, self.shared.token
+            )
+            shapes.setdefault(tuple(sorted(values)), []).append(parameters)
+        connection = self.db_session.connection()
+        for keys, rows in shapes.items():
+            connection.execute(_outcome_statement(keys, False, False), rows)
+        return claim(self.db_session, self.shared.token, now=now, size=len(batch))
 
     @staticmethod
     def _outcome_of(request: _Request, now: datetime) -> dict[str, Any]:
