@@ -395,6 +395,7 @@ class _Request:
     lead: bool = False  # woken to run the next statement for the others
     alone: bool = False  # the statement failed for the lot: run it again on its own
     state: str = ""
+    values: dict[str, Any] = field(default_factory=dict)  # the columns the outcome writes
     taken: Taken | None = None
     error: BaseException | None = None
 
@@ -650,7 +651,7 @@ class _Worker:
             if self.driver is not None:
                 claimed = self._group_statement(written, now)
             else:
-                claimed = self._group_statements(batch, written, now)
+                claimed = self._group_statements(batch, now)
             sent = {r.row.update_id for r in batch if r.clear and r.state == "sent"}
             for update_id in sorted(sent):
                 if self.driver is not None:
@@ -689,26 +690,16 @@ class _Worker:
         }
         return [Claimed(*each) for each in self.driver.run_sql(GROUP_SQL, parameters)]
 
-    def _group_statements(
-        self, batch: list[_Request], written: list[dict[str, Any]], now: datetime
-    ) -> list[Claimed]:
+    def _group_statements(self, batch: list[_Request], now: datetime) -> list[Claimed]:
         """SQLite (no UPDATE inside WITH): the outcomes, one statement for each set of columns
         they write, then the claim of as many rows, in the session's transaction. Its one
         writer takes the outcomes' lock first, so no read comes before a write."""
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for request, each in zip(batch, written, strict=True):
-            values = {
-                "smtp_reply": each["replies"],
-                "attempts": each["attempts"],
-                "sent_at": each["sent_at"],
-                "next_attempt_at": each["next_attempt_at"],
-                "uncertain_resent": each["resent"],
-            }
-            values = {key: value for key, value in values.items() if value is not None}
+        for request in batch:
             parameters = _outcome_parameters(
-                each["states"], values, request.row.id, self.shared.token
+                request.state, request.values, request.row.id, self.shared.token
             )
-            shapes.setdefault(tuple(sorted(values)), []).append(parameters)
+            shapes.setdefault(tuple(sorted(request.values)), []).append(parameters)
         connection = self.db_session.connection()
         for keys, rows in shapes.items():
             connection.execute(_outcome_statement(keys, False, False), rows)
@@ -721,7 +712,7 @@ class _Worker:
         state, values = _outcome_values(
             request.kind, request.row.uncertain_resent, request.outcome, now=now, attempts=attempts
         )
-        request.state = state
+        request.state, request.values = state, values
         return {
             "ids": request.row.id,
             "states": state,
