@@ -12,7 +12,7 @@ def finished(client, location: str) -> str:
     """Wait, as the page's script does, for the background link or merge, then read the page."""
     address = r"/incidents/([^/?#]+)(?:/\w+)?\?operation=(\d+)"  # any section follows it
     ref, operation = re.search(address, location).groups()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # generous: a bound on a hang, not on speed
     while client.get(f"/incidents/{ref}/operations/{operation}").get_json()["state"] in ACTIVE:
         assert time.monotonic() < deadline, "the operation did not finish"
         time.sleep(0.05)

@@ -15,7 +15,8 @@ from comms.sandbox import Sandbox
 
 
 def wait_job(zd: Zenpy, job: JobStatus) -> JobStatus:
-    for _ in range(100):
+    deadline = time.monotonic() + 60  # a generous deadline, never a bound on speed
+    while time.monotonic() < deadline:
         job = zd.job_status(id=job.id)
         if job.status == "completed":
             return job
