@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -172,10 +173,18 @@ def with_settings(settings: Settings, **sections) -> Settings:
     return replace(settings, **sections)
 
 
+def wait_for(condition, what: str, timeout: float = 120):
+    """Poll with a generous deadline (a bound on a hang, never on speed); return the
+    condition's value."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
 def follow(client, response, *, deadline_s: float = 60) -> dict:
     """Follow a started operation (202 + Location) as an API client would, until it ends."""
-    import time
-
     assert response.status_code == 202, response.get_data(as_text=True)
     location = response.headers["Location"]
     assert location.endswith(f"/api/v1/operations/{response.get_json()['operation']['id']}")

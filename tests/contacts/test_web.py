@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 
 import pytest
 import requests
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, wait_for
 
 
 @pytest.fixture
@@ -33,10 +32,7 @@ def post(client, incident, path: str, **form) -> str:
 
 def wait_for_refresh(client, incident) -> None:
     url = f"/incidents/{incident.reference}/contacts/refresh"
-    deadline = time.monotonic() + 60  # generous: a bound on a hang, not on speed
-    while client.get(url).get_json()["running"]:
-        assert time.monotonic() < deadline, "the background refresh did not finish"
-        time.sleep(0.05)
+    wait_for(lambda: not client.get(url).get_json()["running"], "the refresh", timeout=60)
 
 
 def test_manager_adds_by_tag_refreshes_excludes_and_downloads(login, incident, clients):

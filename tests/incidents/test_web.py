@@ -1,21 +1,20 @@
 """The incident screens through the test client, with Zendesk in a sandbox."""
 
 import re
-import time
 
 from comms.incidents import service
 from comms.operations.models import ACTIVE
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, wait_for
 
 
 def finished(client, location: str) -> str:
     """Wait, as the page's script does, for the background link or merge, then read the page."""
     address = r"/incidents/([^/?#]+)(?:/\w+)?\?operation=(\d+)"  # any section follows it
     ref, operation = re.search(address, location).groups()
-    deadline = time.monotonic() + 60  # generous: a bound on a hang, not on speed
-    while client.get(f"/incidents/{ref}/operations/{operation}").get_json()["state"] in ACTIVE:
-        assert time.monotonic() < deadline, "the operation did not finish"
-        time.sleep(0.05)
+    progress = f"/incidents/{ref}/operations/{operation}"
+    wait_for(
+        lambda: client.get(progress).get_json()["state"] not in ACTIVE, "the operation", timeout=60
+    )
     return client.get(location).get_data(as_text=True)
 
 

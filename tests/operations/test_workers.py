@@ -18,8 +18,8 @@ from comms.auth.service import create_token, create_user
 from comms.contacts.models import AffectedOrganization, OrganizationPerson
 from comms.incidents.models import Candidate, LinkedTicket, MergeRequest, TimelineEvent
 from comms.operations.models import Operation
-from tests.conftest import PASSWORD, csrf_token, sign_in
-from tests.operations.conftest import free_port, operation_row, wait_for
+from tests.conftest import PASSWORD, csrf_token, sign_in, wait_for
+from tests.operations.conftest import free_port, operation_row
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("COMMS_TEST_DATABASE_URL", "").startswith("postgresql"),

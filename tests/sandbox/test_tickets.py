@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
@@ -12,16 +11,15 @@ from zenpy.lib.api_objects import Comment, JobStatus, Ticket
 from zenpy.lib.exception import APIException, TooManyValuesException
 
 from comms.sandbox import Sandbox
+from tests.conftest import wait_for
 
 
 def wait_job(zd: Zenpy, job: JobStatus) -> JobStatus:
-    deadline = time.monotonic() + 60  # a generous deadline, never a bound on speed
-    while time.monotonic() < deadline:
-        job = zd.job_status(id=job.id)
-        if job.status == "completed":
-            return job
-        time.sleep(0.02)
-    raise AssertionError("job never completed")
+    def completed() -> JobStatus | None:
+        found = zd.job_status(id=job.id)
+        return found if found.status == "completed" else None
+
+    return wait_for(completed, "the job to complete", timeout=60)
 
 
 def test_create_answers_ticket_and_audit(zd: Zenpy, sandbox: Sandbox) -> None:

@@ -18,8 +18,9 @@ from comms.updates.models import Delivery
 from comms.updates.scheduler import Scheduler
 from comms.updates.sender import claim, send_pending
 from comms.updates.service import publish
+from tests.conftest import wait_for
 from tests.updates.conftest import received_by
-from tests.updates.test_processes import BY, add_contacts, wait_for
+from tests.updates.test_processes import BY, add_contacts
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTACTS = 60
@@ -147,8 +148,8 @@ def test_a_relay_hanging_on_one_connection_holds_up_only_its_message_not_the_tic
         scheduler.beat()  # publishes the first small incident's due update; the sender starts
         wait_for(
             lambda: count(db_session, "sent") == 42 and count(db_session, "sending") == 1,
-            20,
             "all but the hung message",
+            timeout=20,
         )
         # The relay still holds one message; the next tick publishes what fell due meanwhile.
         db_session.execute(
@@ -160,8 +161,10 @@ def test_a_relay_hanging_on_one_connection_holds_up_only_its_message_not_the_tic
         report = scheduler.beat()
         assert report is not None and report.due.published == [small[1].reference]
         assert count(db_session, "sending") == 1  # the tick did not wait for it
-        wait_for(lambda: count(db_session, "sent") == 43, 20, "the second small update")
-        wait_for(lambda: count(db_session, "uncertain") == 1, 20, "the hung message to time out")
+        wait_for(lambda: count(db_session, "sent") == 43, "the second small update", timeout=20)
+        wait_for(
+            lambda: count(db_session, "uncertain") == 1, "the hung message to time out", timeout=20
+        )
     finally:
         scheduler.close()
     message_ids = [str(caught.message["Message-ID"]) for caught in catcher.messages]

@@ -20,6 +20,7 @@ from comms.updates.models import Delivery
 from comms.updates.scheduler import Scheduler, SendingProcesses
 from comms.updates.sender import send_pending
 from comms.updates.service import publish
+from tests.conftest import wait_for
 from tests.updates.conftest import assert_counts_kept, received_by
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,13 +45,6 @@ def add_contacts(db_session, incident, count: int, now, settings) -> None:
     db_session.commit()
 
 
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
     db_session, sessions, settings, clock, catcher, make_incident, database_url, engine
 ):
@@ -63,7 +57,7 @@ def test_a_sender_killed_mid_way_and_restarted_sends_each_message_once(
 
     command = [sys.executable, "-m", "tests.updates.worker", database_url, str(catcher.port)]
     worker = subprocess.Popen([*command, "400", "4"], cwd=ROOT, stdout=subprocess.DEVNULL)
-    wait_for(lambda: len(catcher.messages) >= 150, 120, "the first 150 messages")
+    wait_for(lambda: len(catcher.messages) >= 150, "the first 150 messages", timeout=120)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     assert 150 <= len(catcher.messages) < 500 and catcher.sessions == 4
@@ -134,7 +128,7 @@ def test_two_schedulers_never_send_anything_twice(
                 )
             )
     try:
-        wait_for(lambda: len(catcher.messages) >= 40, 120, "two updates to 20 contacts")
+        wait_for(lambda: len(catcher.messages) >= 40, "two updates to 20 contacts", timeout=120)
         time.sleep(1.5)  # give a double send the chance to show
         active = [n for n, log in enumerate(logs) if "scheduler: active" in log.read_text()]
         assert len(active) == 1, [log.read_text() for log in logs]
@@ -145,7 +139,7 @@ def test_two_schedulers_never_send_anything_twice(
             db_session, incident, message="Still down.", by=BY, now=Clock().now(), settings=settings
         )
         db_session.commit()
-        wait_for(lambda: len(catcher.messages) >= 60, 120, "the standby to take over")
+        wait_for(lambda: len(catcher.messages) >= 60, "the standby to take over", timeout=120)
         time.sleep(1.5)
     finally:
         for process in schedulers:
@@ -191,7 +185,7 @@ def test_a_scheduler_sending_from_two_processes_sends_each_message_once(
     try:
         report = scheduler.beat()
         assert report is not None and report.due.published == [incident.reference]
-        wait_for(lambda: len(catcher.messages) >= 120, 120, "the update to 120 contacts")
+        wait_for(lambda: len(catcher.messages) >= 120, "the update to 120 contacts", timeout=120)
     finally:
         scheduler.close()
     assert isinstance(scheduler.sender, SendingProcesses)
@@ -221,13 +215,13 @@ def test_sending_processes_stop_when_their_scheduler_is_killed(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: len(catcher.messages) >= 40, 120, "the first 40 messages")
+        wait_for(lambda: len(catcher.messages) >= 40, "the first 40 messages", timeout=120)
         senders = children_of(scheduler.pid)
         assert len(senders) >= 2  # the two sending processes (and multiprocessing's tracker)
     finally:
         scheduler.send_signal(signal.SIGKILL)
         scheduler.wait()
-    wait_for(lambda: not any(alive(pid) for pid in senders), 60, "the senders to stop")
+    wait_for(lambda: not any(alive(pid) for pid in senders), "the senders to stop", timeout=60)
     assert len(catcher.messages) < 400
 
     send_pending(sessions, settings, clock=Clock())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -13,6 +11,7 @@ import pytest
 
 from comms.sandbox import Sandbox
 from comms.zendesk import Gateway, TicketNotFound, ZendeskError, ZendeskRefused
+from tests.conftest import wait_for
 
 NOW = datetime.now(UTC)
 
@@ -255,13 +254,6 @@ def test_merge_into_a_closed_ticket_is_refused(gateway: Gateway, sandbox: Sandbo
     assert sandbox.store.ticket(source)["status"] == "new"
 
 
-def _eventually(check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60  # a generous deadline, never a bound on speed
-    while not check():
-        assert time.monotonic() < deadline, "the sandbox never saw that"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("concurrency", [2, 4])
 def test_end_users_are_read_with_bounded_concurrency(
     sandbox: Sandbox, settings, make_gateway, concurrency: int
@@ -273,7 +265,7 @@ def test_end_users_are_read_with_bounded_concurrency(
     with ThreadPoolExecutor(1) as reader:
         reading = reader.submit(gateway.organization_end_users, org_ids, concurrency=concurrency)
         # Every request the gateway may make at once is in flight at the sandbox, held there.
-        _eventually(lambda: sandbox.stats()["in_flight"] == concurrency)
+        wait_for(lambda: sandbox.stats()["in_flight"] == concurrency, "held reads", timeout=60)
         sandbox.hold_requests(None)
         assert len(reading.result()) == 4
     assert sandbox.stats()["most_in_flight"] == concurrency  # and never more
