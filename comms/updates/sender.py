@@ -268,44 +268,6 @@ def _record(
     return state
 
 
-def _record_and_claim(
-    db_session: Session, row: Claimed, kind: str, outcome: SendOutcome, *, token: str, now: datetime
-) -> tuple[str, list[Claimed]]:
-    """Write a row's outcome and claim the next pending row, in one statement on PostgreSQL
-    (one round trip); return the state written and the row claimed, if any.
-
-    In one statement the counts trigger moves both rows' updates together, locking them in
-    the order of their ids, so two workers doing this for two updates never deadlock.
-    SQLite (no UPDATE inside WITH) runs the two statements: its one writer cannot deadlock.
-    """
-    connection = db_session.connection()
-    if connection.dialect.name != "postgresql":
-        state = _record(
-            db_session,
-            row.id,
-            token,
-            kind,
-            row.uncertain_resent,
-            outcome,
-            now=now,
-            attempts=row.attempts + 1,
-        )
-        return state, claim(db_session, token, now=now, size=1)
-    attempts = row.attempts + 1
-    state, values = _outcome_values(kind, row.uncertain_resent, outcome, now=now, attempts=attempts)
-    statement = _claim_after_outcome_statement(tuple(sorted(values)))
-    parameters = _outcome_parameters(state, values, row.id, token)
-    parameters.update(token=token, now=now, size=1)
-    return state, [Claimed(*each) for each in connection.execute(statement, parameters)]
-
-
-@functools.cache
-def _claim_after_outcome_statement(keys: tuple[str, ...]) -> Any:
-    """The claim of one pending row with, in a CTE, the write of the last row's outcome."""
-    outcome = _outcome_statement(keys, False, False).cte("outcome")
-    return _claim_statement("postgresql", "pending").add_cte(outcome)
-
-
 @functools.cache
 def _outcome_statement(keys: tuple[str, ...], counts_attempt: bool, only_sending: bool) -> Any:
     """The write of one outcome setting these columns, built once per shape (Core)."""
@@ -572,41 +534,31 @@ class _Worker:
         return None
 
     def _next(self, waiting: Outcome | None, *, claim_next: bool) -> Taken | None:
-        """Write the last outcome and take the next row, in one transaction (one statement on
-        PostgreSQL) committed before that row is sent.
+        """Write the last outcome and take the next row, in one transaction committed before
+        that row is sent (with the other workers': `_next_together`); alone, take a worker's
+        first row or a due retry, or write its last outcome.
 
         So a worker stopped at any moment leaves at most one row without its outcome.
         """
         if waiting is not None and claim_next:
             return self._next_together(waiting)
         now = self.clock.now()
-        taken: list[Claimed] = []
         state = ""
-        if waiting is not None:
+        if waiting is not None:  # the worker's last message: nothing is claimed after it
             row, kind, outcome = waiting
-            if claim_next:
-                state, taken = _record_and_claim(
-                    self.db_session, row, kind, outcome, token=self.shared.token, now=now
-                )
-            else:
-                state = _record(
-                    self.db_session,
-                    row.id,
-                    self.shared.token,
-                    kind,
-                    row.uncertain_resent,
-                    outcome,
-                    now=now,
-                    attempts=row.attempts + 1,
-                )
+            state = _record(
+                self.db_session,
+                row.id,
+                self.shared.token,
+                kind,
+                row.uncertain_resent,
+                outcome,
+                now=now,
+                attempts=row.attempts + 1,
+            )
             if state == "sent" and row.update_id not in self.cleared:
                 problems.clear(self.db_session, row.update_id)  # its row is locked already
-            if not taken:
-                # Commit before claiming a retry, maybe of another update: two statements
-                # moving two updates' counts in one transaction could deadlock on PostgreSQL.
-                self.db_session.commit()
-        if claim_next and not taken:
-            taken = claim(self.db_session, self.shared.token, now=now, size=1)
+        taken = claim(self.db_session, self.shared.token, now=now, size=1) if claim_next else []
         if taken:
             update_row, incident = self._update_of(taken[0].update_id)
         # Commit after the (rare) read of a new update too: on SQLite a write after a read
