@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, make_url, select
 
 from bench.relay import Relay
 from comms.clock import Clock
@@ -132,6 +132,13 @@ def raw_loop(settings: Settings, built: list[tuple[str, str, bytes]]) -> float:
     return time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Rates:
+    comms: float  # messages a second
+    raw: float
+    publish_seconds: float
+
+
 def measure(url: str, delay: int, contacts: int, raw_count: int, connections: int) -> Rates:
     """One round: comms sends the update to every contact, then the raw loop sends its share."""
     port = free_port("127.0.0.1")
@@ -158,20 +165,13 @@ def measure(url: str, delay: int, contacts: int, raw_count: int, connections: in
     return Rates(contacts / ours, len(built) / theirs, publish_seconds)
 
 
-@dataclass(frozen=True)
-class Rates:
-    comms: float  # messages a second
-    raw: float
-    publish_seconds: float
-
-
 def line(url: str, delay: int, contacts: int, connections: int, rounds: list[Rates]) -> str:
     """The medians of the rounds, their ratio, and the spread of the rounds' own ratios."""
     ours = statistics.median(each.comms for each in rounds)
     theirs = statistics.median(each.raw for each in rounds)
     ratios = [each.comms / each.raw for each in rounds]
     spread = f" (rounds {min(ratios):.2f}-{max(ratios):.2f}x)" if len(rounds) > 1 else ""
-    name = make_engine(url).dialect.name
+    name = make_url(url).get_backend_name()
     return (
         f"{name:<10} {delay:>3} ms  {connections:>2} connections  comms {ours:6.0f} msg/s"
         f"  raw {theirs:6.0f} msg/s  ratio {ours / theirs:5.2f}x{spread}"
