@@ -110,6 +110,9 @@ class EmailRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             bytecode_cache=COMPILED,
+            # A renderer lives for one pass or one preview: never stat a template file again
+            # each time another includes it (a system call a message when sending).
+            auto_reload=False,
         )
         self._templates: dict[str, jinja2.Template] = {}  # a renderer lives for one pass
         self._local_times: dict[datetime, str] = {}
